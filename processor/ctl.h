@@ -1,0 +1,29 @@
+/*
+ * ctl.h - the subcommands of todokectl.
+ *
+ * Each subcommand takes the arguments after its name (argv[0] is the
+ * subcommand) and the loaded configuration, and returns an exit status
+ * of the cli.h convention.
+ */
+#ifndef TODOKE_CTL_H
+#define TODOKE_CTL_H
+
+#include <stdbool.h>
+
+#include "conf.h"
+
+struct ctl_env {
+	const char *program;
+	const struct tdk_config *config;
+};
+
+int ctl_config(const struct ctl_env *env, int argc, char **argv);
+
+/* Prints "todokectl: message" to stderr and returns EXIT_USAGE. */
+int ctl_usage_error(const struct ctl_env *env, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+/* Removes "--json" from argv (compacting it) and tells whether it was there. */
+bool ctl_take_flag(int *argc, char **argv, const char *flag);
+
+#endif
