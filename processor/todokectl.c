@@ -21,6 +21,7 @@ static const struct {
 	int (*run)(const struct ctl_env *env, int argc, char **argv);
 	const char *summary;
 } subcommands[] = {
+	{ "calendar", ctl_calendar, "business days, holidays and deadlines" },
 	{ "config", ctl_config, "print the effective configuration" },
 };
 

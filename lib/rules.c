@@ -1,0 +1,641 @@
+/*
+ * rules.c - loading and validating rules/partnership.conf.
+ *
+ * Scalars go through the configuration engine (conf.h), so unknown keys
+ * and wrong types get the same file:line messages as todoke.conf. Lists
+ * (closures, reason codes, outcomes) and periods are read here; each list
+ * element is a group whose keys are checked against the fields it may hold.
+ */
+#include "rules.h"
+
+#include <libconfig.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "conf.h"
+
+/* The scalars of the file, as the engine loads them. */
+struct rule_scalars {
+	char *investigation, *fix, *completion, *long_running;
+	bool auto_close;
+	char *first_reply_after;
+	bool first_reply_operator, first_reply_staff;
+	bool investigation_operator, investigation_staff;
+	bool fix_operator, fix_staff;
+	long long attempts;
+	char *interval;
+	long long postal_attempt;
+	char *personal_data;
+};
+
+#define S(field) offsetof(struct rule_scalars, field)
+static const struct conf_spec rule_table[] = {
+	{ "calendar.closures", CONF_CUSTOM, 0, NULL, 0, 0, NULL, false, NULL },
+	{ "calendar.closure_dates", CONF_CUSTOM, 0, NULL, 0, 0, NULL, false, NULL },
+	{ "calendar.holidays_add", CONF_CUSTOM, 0, NULL, 0, 0, NULL, false, NULL },
+	{ "calendar.holidays_remove", CONF_CUSTOM, 0, NULL, 0, 0, NULL, false, NULL },
+	{ "web.investigation", CONF_STRING, S(investigation), NULL, 0, 0, NULL, true, NULL },
+	{ "web.fix", CONF_STRING, S(fix), NULL, 0, 0, NULL, true, NULL },
+	{ "web.completion", CONF_STRING, S(completion), NULL, 0, 0, NULL, true, NULL },
+	{ "web.long_running", CONF_STRING, S(long_running), NULL, 0, 0, NULL, true, NULL },
+	{ "web.auto_close", CONF_BOOL, S(auto_close), "false", 0, 0, NULL, false, NULL },
+	{ "reminders.first_reply.after", CONF_STRING, S(first_reply_after), NULL, 0, 0, NULL, true, NULL },
+	{ "reminders.first_reply.operator", CONF_BOOL, S(first_reply_operator), "true", 0, 0, NULL, false, NULL },
+	{ "reminders.first_reply.staff", CONF_BOOL, S(first_reply_staff), "false", 0, 0, NULL, false, NULL },
+	{ "reminders.investigation.operator", CONF_BOOL, S(investigation_operator), "true", 0, 0, NULL, false, NULL },
+	{ "reminders.investigation.staff", CONF_BOOL, S(investigation_staff), "true", 0, 0, NULL, false, NULL },
+	{ "reminders.fix.operator", CONF_BOOL, S(fix_operator), "true", 0, 0, NULL, false, NULL },
+	{ "reminders.fix.staff", CONF_BOOL, S(fix_staff), "true", 0, 0, NULL, false, NULL },
+	{ "contact.attempts", CONF_INT, S(attempts), NULL, 1, 10, NULL, true, NULL },
+	{ "contact.interval", CONF_STRING, S(interval), NULL, 0, 0, NULL, true, NULL },
+	{ "contact.postal_attempt", CONF_INT, S(postal_attempt), "0", 0, 10, NULL, false, NULL },
+	{ "retention.personal_data", CONF_STRING, S(personal_data), NULL, 0, 0, NULL, true, NULL },
+	{ "reasons.not_accepted", CONF_CUSTOM, 0, NULL, 0, 0, NULL, true, NULL },
+	{ "reasons.web_end", CONF_CUSTOM, 0, NULL, 0, 0, NULL, true, NULL },
+	{ "reasons.product_end", CONF_CUSTOM, 0, NULL, 0, 0, NULL, true, NULL },
+	{ "outcomes", CONF_CUSTOM, 0, NULL, 0, 0, NULL, true, NULL },
+};
+#undef S
+#define N_RULE_SPECS (sizeof rule_table / sizeof rule_table[0])
+
+/* Everything needed while loading one file. */
+struct loader {
+	const config_t *cfg;
+	const char *file;
+	struct rules *rules;
+	tdk_err *err;
+};
+
+static void where_of(const struct loader *ld, const config_setting_t *s,
+		     char *buf, size_t len)
+{
+	snprintf(buf, len, "%s:%d", ld->file, config_setting_source_line(s));
+}
+
+static int fail_at(const struct loader *ld, const config_setting_t *s,
+		   int status, const char *what)
+{
+	char where[512];
+
+	where_of(ld, s, where, sizeof where);
+	return tdk_err_set(ld->err, status, "%s: %s", where, what);
+}
+
+static char *dup_or_empty(const char *text)
+{
+	return strdup(text != NULL ? text : "");
+}
+
+static int parse_period_at(const struct loader *ld, const char *path,
+			   const char *text, struct cal_period *out)
+{
+	const config_setting_t *s = config_lookup(ld->cfg, path);
+	char where[512];
+	tdk_err perr;
+
+	if (cal_period_parse(text, out, &perr) == TDK_OK)
+		return TDK_OK;
+	if (s != NULL)
+		where_of(ld, s, where, sizeof where);
+	else
+		snprintf(where, sizeof where, "%s", ld->file);
+	return tdk_err_set(ld->err, TDK_ESYNTAX, "%s: setting '%s': %s", where,
+			   path, perr.text);
+}
+
+/*
+ * Checks that every member of a list element group is one of the allowed
+ * names, and that the required ones are there.
+ */
+static int check_members(const struct loader *ld, const config_setting_t *elem,
+			 const char *list_path, const char *const *allowed,
+			 const char *const *required)
+{
+	char msg[300];
+
+	if (config_setting_type(elem) != CONFIG_TYPE_GROUP) {
+		snprintf(msg, sizeof msg, "each item of '%s' must be a group { ... }",
+			 list_path);
+		return fail_at(ld, elem, TDK_EINVAL, msg);
+	}
+	for (int i = 0; i < config_setting_length(elem); i++) {
+		const config_setting_t *m = config_setting_get_elem(elem, (unsigned)i);
+		const char *name = config_setting_name(m);
+		bool known = false;
+
+		for (const char *const *a = allowed; *a != NULL && !known; a++)
+			known = strcmp(*a, name) == 0;
+		if (!known) {
+			snprintf(msg, sizeof msg, "unknown setting '%s' in an item of '%s'",
+				 name, list_path);
+			return fail_at(ld, m, TDK_ENOENT, msg);
+		}
+	}
+	for (const char *const *r = required; *r != NULL; r++) {
+		if (config_setting_get_member(elem, *r) == NULL) {
+			snprintf(msg, sizeof msg, "item of '%s' lacks '%s'",
+				 list_path, *r);
+			return fail_at(ld, elem, TDK_ENOENT, msg);
+		}
+	}
+	return TDK_OK;
+}
+
+/* A member that must be a string; *out points into the libconfig tree. */
+static int member_string(const struct loader *ld, const config_setting_t *elem,
+			 const char *name, const char **out)
+{
+	const config_setting_t *m = config_setting_get_member(elem, name);
+	char msg[200];
+
+	*out = NULL;
+	if (m == NULL)
+		return TDK_OK;
+	if (config_setting_type(m) != CONFIG_TYPE_STRING) {
+		snprintf(msg, sizeof msg, "'%s' must be a string", name);
+		return fail_at(ld, m, TDK_EINVAL, msg);
+	}
+	*out = config_setting_get_string(m);
+	return TDK_OK;
+}
+
+static int member_date(const struct loader *ld, const config_setting_t *s,
+		       const char *text, civil_day *out)
+{
+	char msg[200];
+	int rc = civil_parse(text, out);
+
+	if (rc == TDK_OK && (*out < civil_from_ymd(CAL_FIRST_YEAR, 1, 1) ||
+			     *out > civil_from_ymd(CAL_LAST_YEAR, 12, 31)))
+		rc = TDK_ERANGE;
+	if (rc == TDK_OK)
+		return TDK_OK;
+	snprintf(msg, sizeof msg, "date \"%s\" must be YYYY-MM-DD within %d-%d",
+		 text, CAL_FIRST_YEAR, CAL_LAST_YEAR);
+	return fail_at(ld, s, rc, msg);
+}
+
+static int parse_month_day(const struct loader *ld, const config_setting_t *s,
+			   const char *text, int *month, int *day)
+{
+	char msg[200];
+	char tail;
+
+	if (sscanf(text, "%2d-%2d%c", month, day, &tail) == 2 &&
+	    strlen(text) == 5 && civil_valid_ymd(2000, *month, *day))
+		return TDK_OK;
+	snprintf(msg, sizeof msg, "\"%s\" must be a month and day, MM-DD", text);
+	return fail_at(ld, s, TDK_ESYNTAX, msg);
+}
+
+/* A list setting (( ... ) or [ ... ]) or NULL if absent. */
+static int get_list(const struct loader *ld, const char *path,
+		    const config_setting_t **out)
+{
+	const config_setting_t *s = config_lookup(ld->cfg, path);
+	char msg[200];
+
+	*out = s;
+	if (s == NULL)
+		return TDK_OK;
+	if (config_setting_type(s) != CONFIG_TYPE_LIST &&
+	    config_setting_type(s) != CONFIG_TYPE_ARRAY) {
+		snprintf(msg, sizeof msg, "setting '%s' must be a list ( ... )", path);
+		return fail_at(ld, s, TDK_EINVAL, msg);
+	}
+	return TDK_OK;
+}
+
+static int load_named_days(const struct loader *ld, const char *path,
+			   struct cal_named_day **out, size_t *count)
+{
+	static const char *const allowed[] = { "date", "name_ja", "name_en", NULL };
+	static const char *const required[] = { "date", NULL };
+	const config_setting_t *list;
+	int n, rc = get_list(ld, path, &list);
+
+	*count = 0;
+	if (rc != TDK_OK || list == NULL)
+		return rc;
+	n = config_setting_length(list);
+	*out = calloc((size_t)n + 1, sizeof **out);
+	if (*out == NULL)
+		return tdk_err_set(ld->err, TDK_ENOMEM, "out of memory");
+	for (int i = 0; i < n; i++) {
+		const config_setting_t *e = config_setting_get_elem(list, (unsigned)i);
+		const char *date, *ja, *en;
+
+		rc = check_members(ld, e, path, allowed, required);
+		if (rc == TDK_OK)
+			rc = member_string(ld, e, "date", &date);
+		if (rc == TDK_OK)
+			rc = member_string(ld, e, "name_ja", &ja);
+		if (rc == TDK_OK)
+			rc = member_string(ld, e, "name_en", &en);
+		if (rc == TDK_OK)
+			rc = member_date(ld, config_setting_get_member(e, "date"),
+					 date, &(*out)[i].day);
+		if (rc != TDK_OK)
+			return rc;
+		(*out)[i].name_ja = ja != NULL ? strdup(ja) : NULL;
+		(*out)[i].name_en = en != NULL ? strdup(en) : NULL;
+		*count = (size_t)i + 1;
+	}
+	return TDK_OK;
+}
+
+static int load_closure_spans(const struct loader *ld, struct cal_span **out,
+			      size_t *count)
+{
+	static const char *const allowed[] = { "from", "to", "name_ja", "name_en",
+					       NULL };
+	static const char *const required[] = { "from", "to", NULL };
+	const char *path = "calendar.closures";
+	const config_setting_t *list;
+	int n, rc = get_list(ld, path, &list);
+
+	*count = 0;
+	if (rc != TDK_OK || list == NULL)
+		return rc;
+	n = config_setting_length(list);
+	*out = calloc((size_t)n + 1, sizeof **out);
+	if (*out == NULL)
+		return tdk_err_set(ld->err, TDK_ENOMEM, "out of memory");
+	for (int i = 0; i < n; i++) {
+		const config_setting_t *e = config_setting_get_elem(list, (unsigned)i);
+		struct cal_span *span = &(*out)[i];
+		const char *from, *to, *ja, *en;
+
+		rc = check_members(ld, e, path, allowed, required);
+		if (rc == TDK_OK)
+			rc = member_string(ld, e, "from", &from);
+		if (rc == TDK_OK)
+			rc = member_string(ld, e, "to", &to);
+		if (rc == TDK_OK)
+			rc = member_string(ld, e, "name_ja", &ja);
+		if (rc == TDK_OK)
+			rc = member_string(ld, e, "name_en", &en);
+		if (rc == TDK_OK)
+			rc = parse_month_day(ld, config_setting_get_member(e, "from"),
+					     from, &span->from_month, &span->from_day);
+		if (rc == TDK_OK)
+			rc = parse_month_day(ld, config_setting_get_member(e, "to"),
+					     to, &span->to_month, &span->to_day);
+		if (rc != TDK_OK)
+			return rc;
+		span->name_ja = ja != NULL ? strdup(ja) : NULL;
+		span->name_en = en != NULL ? strdup(en) : NULL;
+		*count = (size_t)i + 1;
+	}
+	return TDK_OK;
+}
+
+static int load_holiday_removals(const struct loader *ld, civil_day **out,
+				 size_t *count)
+{
+	const char *path = "calendar.holidays_remove";
+	const config_setting_t *list;
+	int n, rc = get_list(ld, path, &list);
+
+	*count = 0;
+	if (rc != TDK_OK || list == NULL)
+		return rc;
+	n = config_setting_length(list);
+	*out = calloc((size_t)n + 1, sizeof **out);
+	if (*out == NULL)
+		return tdk_err_set(ld->err, TDK_ENOMEM, "out of memory");
+	for (int i = 0; i < n; i++) {
+		const config_setting_t *e = config_setting_get_elem(list, (unsigned)i);
+
+		if (config_setting_type(e) != CONFIG_TYPE_STRING)
+			return fail_at(ld, e, TDK_EINVAL,
+				       "'calendar.holidays_remove' holds dates as \"YYYY-MM-DD\"");
+		rc = member_date(ld, e, config_setting_get_string(e), &(*out)[i]);
+		if (rc != TDK_OK)
+			return rc;
+		*count = (size_t)i + 1;
+	}
+	return TDK_OK;
+}
+
+static int load_reasons(const struct loader *ld, const char *path,
+			struct rule_reason_list *out)
+{
+	static const char *const allowed[] = { "code", "mark", "label_ja",
+					       "label_en", NULL };
+	static const char *const required[] = { "code", "label_ja", "label_en",
+						NULL };
+	const config_setting_t *list;
+	int n, rc = get_list(ld, path, &list);
+
+	if (rc != TDK_OK)
+		return rc;
+	n = config_setting_length(list);
+	if (n == 0)
+		return fail_at(ld, list, TDK_EINVAL, "a reason list may not be empty");
+	out->items = calloc((size_t)n, sizeof *out->items);
+	if (out->items == NULL)
+		return tdk_err_set(ld->err, TDK_ENOMEM, "out of memory");
+	for (int i = 0; i < n; i++) {
+		const config_setting_t *e = config_setting_get_elem(list, (unsigned)i);
+		struct rule_reason *r = &out->items[i];
+		const char *code, *mark, *ja, *en;
+		char msg[200];
+
+		rc = check_members(ld, e, path, allowed, required);
+		if (rc == TDK_OK)
+			rc = member_string(ld, e, "code", &code);
+		if (rc == TDK_OK)
+			rc = member_string(ld, e, "mark", &mark);
+		if (rc == TDK_OK)
+			rc = member_string(ld, e, "label_ja", &ja);
+		if (rc == TDK_OK)
+			rc = member_string(ld, e, "label_en", &en);
+		if (rc != TDK_OK)
+			return rc;
+		if (*code == '\0' || strcspn(code, " \t\"") != strlen(code)) {
+			snprintf(msg, sizeof msg, "reason code \"%s\" must be one word", code);
+			return fail_at(ld, e, TDK_EINVAL, msg);
+		}
+		if (rules_find_reason(out, code) != NULL) {
+			snprintf(msg, sizeof msg, "reason code \"%s\" appears twice in '%s'",
+				 code, path);
+			return fail_at(ld, e, TDK_EEXIST, msg);
+		}
+		r->code = strdup(code);
+		r->mark = dup_or_empty(mark);
+		r->label_ja = strdup(ja);
+		r->label_en = strdup(en);
+		out->count = (size_t)i + 1;
+		if (!r->code || !r->mark || !r->label_ja || !r->label_en)
+			return tdk_err_set(ld->err, TDK_ENOMEM, "out of memory");
+	}
+	return TDK_OK;
+}
+
+static int outcome_kinds(const struct loader *ld, const config_setting_t *e,
+			 unsigned *kinds)
+{
+	const config_setting_t *k = config_setting_get_member(e, "kinds");
+
+	*kinds = 0;
+	if (config_setting_type(k) != CONFIG_TYPE_ARRAY &&
+	    config_setting_type(k) != CONFIG_TYPE_LIST)
+		return fail_at(ld, k, TDK_EINVAL, "'kinds' must be a list like [ \"web\" ]");
+	for (int i = 0; i < config_setting_length(k); i++) {
+		const char *kind = config_setting_get_string_elem(k, i);
+
+		if (kind != NULL && strcmp(kind, "web") == 0)
+			*kinds |= RULE_KIND_WEB;
+		else if (kind != NULL && strcmp(kind, "product") == 0)
+			*kinds |= RULE_KIND_PRODUCT;
+		else
+			return fail_at(ld, k, TDK_EINVAL,
+				       "'kinds' may hold only \"web\" and \"product\"");
+	}
+	if (*kinds == 0)
+		return fail_at(ld, k, TDK_EINVAL, "'kinds' may not be empty");
+	return TDK_OK;
+}
+
+static int load_outcomes(const struct loader *ld)
+{
+	static const char *const allowed[] = { "code", "kinds", "reason",
+					       "label_ja", "label_en", NULL };
+	static const char *const required[] = { "code", "kinds", "label_ja",
+						"label_en", NULL };
+	struct rules *rules = ld->rules;
+	const config_setting_t *list;
+	int n, rc = get_list(ld, "outcomes", &list);
+
+	if (rc != TDK_OK)
+		return rc;
+	n = config_setting_length(list);
+	if (n == 0)
+		return fail_at(ld, list, TDK_EINVAL, "'outcomes' may not be empty");
+	rules->outcomes = calloc((size_t)n, sizeof *rules->outcomes);
+	if (rules->outcomes == NULL)
+		return tdk_err_set(ld->err, TDK_ENOMEM, "out of memory");
+	for (int i = 0; i < n; i++) {
+		const config_setting_t *e = config_setting_get_elem(list, (unsigned)i);
+		const config_setting_t *reason;
+		struct rule_outcome *o = &rules->outcomes[i];
+		const char *code, *ja, *en;
+		char msg[200];
+
+		rc = check_members(ld, e, "outcomes", allowed, required);
+		if (rc == TDK_OK)
+			rc = member_string(ld, e, "code", &code);
+		if (rc == TDK_OK)
+			rc = member_string(ld, e, "label_ja", &ja);
+		if (rc == TDK_OK)
+			rc = member_string(ld, e, "label_en", &en);
+		if (rc == TDK_OK)
+			rc = outcome_kinds(ld, e, &o->kinds);
+		if (rc != TDK_OK)
+			return rc;
+		reason = config_setting_get_member(e, "reason");
+		if (reason != NULL && config_setting_type(reason) != CONFIG_TYPE_BOOL)
+			return fail_at(ld, reason, TDK_EINVAL,
+				       "'reason' must be true or false");
+		if (rules_find_outcome(rules, code) != NULL) {
+			snprintf(msg, sizeof msg, "outcome \"%s\" appears twice", code);
+			return fail_at(ld, e, TDK_EEXIST, msg);
+		}
+		o->needs_reason = reason != NULL && config_setting_get_bool(reason);
+		o->code = strdup(code);
+		o->label_ja = strdup(ja);
+		o->label_en = strdup(en);
+		rules->n_outcomes = (size_t)i + 1;
+		if (!o->code || !o->label_ja || !o->label_en)
+			return tdk_err_set(ld->err, TDK_ENOMEM, "out of memory");
+	}
+	return TDK_OK;
+}
+
+static int load_scalars(const struct loader *ld, const struct rule_scalars *s)
+{
+	struct rules *r = ld->rules;
+	int rc = TDK_OK;
+
+	r->web.auto_close = s->auto_close;
+	r->reminders.first_reply.operator = s->first_reply_operator;
+	r->reminders.first_reply.staff = s->first_reply_staff;
+	r->reminders.investigation.operator = s->investigation_operator;
+	r->reminders.investigation.staff = s->investigation_staff;
+	r->reminders.fix.operator = s->fix_operator;
+	r->reminders.fix.staff = s->fix_staff;
+	r->contact.attempts = (int)s->attempts;
+	r->contact.postal_attempt = (int)s->postal_attempt;
+	if (r->contact.postal_attempt > r->contact.attempts) {
+		char msg[200];
+
+		snprintf(msg, sizeof msg,
+			 "setting 'contact.postal_attempt' is %d, but there are only %d attempts",
+			 r->contact.postal_attempt, r->contact.attempts);
+		return fail_at(ld, config_lookup(ld->cfg, "contact.postal_attempt"),
+			       TDK_ERANGE, msg);
+	}
+	struct {
+		const char *path;
+		const char *text;
+		struct cal_period *out;
+	} periods[] = {
+		{ "web.investigation", s->investigation, &r->web.investigation },
+		{ "web.fix", s->fix, &r->web.fix },
+		{ "web.completion", s->completion, &r->web.completion },
+		{ "web.long_running", s->long_running, &r->web.long_running },
+		{ "reminders.first_reply.after", s->first_reply_after,
+		  &r->reminders.first_reply.after },
+		{ "contact.interval", s->interval, &r->contact.interval },
+		{ "retention.personal_data", s->personal_data,
+		  &r->retention.personal_data },
+	};
+	for (size_t i = 0; rc == TDK_OK && i < sizeof periods / sizeof periods[0]; i++)
+		rc = parse_period_at(ld, periods[i].path, periods[i].text,
+				     periods[i].out);
+	return rc;
+}
+
+int rules_load(const char *file, const struct rules **out, tdk_err *err)
+{
+	struct rule_scalars scalars = { 0 };
+	struct rules *rules;
+	struct loader ld;
+	config_t cfg;
+	int rc;
+
+	rules = calloc(1, sizeof *rules);
+	if (rules == NULL)
+		return tdk_err_set(err, TDK_ENOMEM, "out of memory");
+	config_init(&cfg);
+	ld = (struct loader){ .cfg = &cfg, .file = file, .rules = rules, .err = err };
+	rc = conf_read_file(&cfg, file, err);
+	if (rc == TDK_OK)
+		rc = conf_engine_load(rule_table, N_RULE_SPECS, &scalars, &cfg, file,
+				      NULL, 0, err);
+	if (rc == TDK_OK)
+		rc = load_scalars(&ld, &scalars);
+	if (rc == TDK_OK)
+		rc = load_closure_spans(&ld, (struct cal_span **)&rules->calendar.closure_spans,
+					&rules->calendar.n_closure_spans);
+	if (rc == TDK_OK)
+		rc = load_named_days(&ld, "calendar.closure_dates",
+				     (struct cal_named_day **)&rules->calendar.closure_days,
+				     &rules->calendar.n_closure_days);
+	if (rc == TDK_OK)
+		rc = load_named_days(&ld, "calendar.holidays_add",
+				     (struct cal_named_day **)&rules->calendar.holiday_add,
+				     &rules->calendar.n_holiday_add);
+	if (rc == TDK_OK)
+		rc = load_holiday_removals(&ld, (civil_day **)&rules->calendar.holiday_remove,
+					   &rules->calendar.n_holiday_remove);
+	if (rc == TDK_OK)
+		rc = load_reasons(&ld, "reasons.not_accepted", &rules->not_accepted);
+	if (rc == TDK_OK)
+		rc = load_reasons(&ld, "reasons.web_end", &rules->web_end);
+	if (rc == TDK_OK)
+		rc = load_reasons(&ld, "reasons.product_end", &rules->product_end);
+	if (rc == TDK_OK)
+		rc = load_outcomes(&ld);
+	if (rc == TDK_OK) {
+		rules->source = strdup(file);
+		if (rules->source == NULL)
+			rc = tdk_err_set(err, TDK_ENOMEM, "out of memory");
+	}
+	conf_engine_release(rule_table, N_RULE_SPECS, &scalars);
+	config_destroy(&cfg);
+	if (rc != TDK_OK) {
+		rules_free(rules);
+		return rc;
+	}
+	*out = rules;
+	return TDK_OK;
+}
+
+int rules_load_dir(const char *dir, const struct rules **out, tdk_err *err)
+{
+	char path[4096];
+
+	if ((size_t)snprintf(path, sizeof path, "%s/%s", dir, RULES_FILE_NAME) >=
+	    sizeof path)
+		return tdk_err_set(err, TDK_EINVAL, "%s: path too long", dir);
+	return rules_load(path, out, err);
+}
+
+int rules_build_calendar(const struct rules *rules, const char *timezone,
+			 struct cal **out, tdk_err *err)
+{
+	struct cal_config config = rules->calendar;
+
+	config.timezone = timezone;
+	return cal_new(&config, out, err);
+}
+
+static void free_reasons(struct rule_reason_list *list)
+{
+	for (size_t i = 0; i < list->count; i++) {
+		free(list->items[i].code);
+		free(list->items[i].mark);
+		free(list->items[i].label_ja);
+		free(list->items[i].label_en);
+	}
+	free(list->items);
+}
+
+static void free_named_days(const struct cal_named_day *days, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		free((char *)days[i].name_ja);
+		free((char *)days[i].name_en);
+	}
+	free((void *)days);
+}
+
+void rules_free(const struct rules *rules)
+{
+	struct rules *r = (struct rules *)rules;
+
+	if (r == NULL)
+		return;
+	for (size_t i = 0; i < r->calendar.n_closure_spans; i++) {
+		free((char *)r->calendar.closure_spans[i].name_ja);
+		free((char *)r->calendar.closure_spans[i].name_en);
+	}
+	free((void *)r->calendar.closure_spans);
+	free_named_days(r->calendar.closure_days, r->calendar.n_closure_days);
+	free_named_days(r->calendar.holiday_add, r->calendar.n_holiday_add);
+	free((void *)r->calendar.holiday_remove);
+	free_reasons(&r->not_accepted);
+	free_reasons(&r->web_end);
+	free_reasons(&r->product_end);
+	for (size_t i = 0; i < r->n_outcomes; i++) {
+		free(r->outcomes[i].code);
+		free(r->outcomes[i].label_ja);
+		free(r->outcomes[i].label_en);
+	}
+	free(r->outcomes);
+	free(r->source);
+	free(r);
+}
+
+const struct rule_reason *rules_find_reason(const struct rule_reason_list *list,
+					    const char *code)
+{
+	for (size_t i = 0; i < list->count; i++)
+		if (list->items[i].code != NULL &&
+		    strcmp(list->items[i].code, code) == 0)
+			return &list->items[i];
+	return NULL;
+}
+
+const struct rule_outcome *rules_find_outcome(const struct rules *rules,
+					      const char *code)
+{
+	for (size_t i = 0; i < rules->n_outcomes; i++)
+		if (rules->outcomes[i].code != NULL &&
+		    strcmp(rules->outcomes[i].code, code) == 0)
+			return &rules->outcomes[i];
+	return NULL;
+}

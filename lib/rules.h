@@ -1,0 +1,89 @@
+/*
+ * rules.h - the desk's policy, loaded from rules/partnership.conf.
+ *
+ * Owns: reading and validating the rules file (calendar closures and
+ * holiday overrides, the web-case clocks, reminders, the contact policy,
+ * retention, reason codes and outcome categories) into an immutable
+ * struct rules. Every mistake is refused with "file:line: message". The
+ * calendar member is ready for cal_new().
+ *
+ * rules_free() releases everything (NULL is fine).
+ */
+#ifndef TODOKE_RULES_H
+#define TODOKE_RULES_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "calendar.h"
+#include "status.h"
+
+#define RULES_FILE_NAME "partnership.conf"
+
+struct rule_reason {
+	char *code;     /* what staff type: "a", "illegal" */
+	char *mark;     /* the guideline's numbering: "(ア)", or "" */
+	char *label_ja;
+	char *label_en;
+};
+
+struct rule_reason_list {
+	struct rule_reason *items;
+	size_t count;
+};
+
+enum rule_case_kind { RULE_KIND_WEB = 1 << 0, RULE_KIND_PRODUCT = 1 << 1 };
+
+struct rule_outcome {
+	char *code;
+	unsigned kinds;     /* RULE_KIND_* bits */
+	bool needs_reason;  /* close must name a reason of the kind's list */
+	char *label_ja;
+	char *label_en;
+};
+
+struct rule_reminder {
+	struct cal_period after; /* count 0 where the deadline is the anchor */
+	bool operator;
+	bool staff;
+};
+
+struct rules {
+	char *source;
+	struct cal_config calendar; /* timezone left NULL: it is config */
+	struct {
+		struct cal_period investigation, fix, completion, long_running;
+		bool auto_close;
+	} web;
+	struct {
+		struct rule_reminder first_reply, investigation, fix;
+	} reminders;
+	struct {
+		int attempts;
+		struct cal_period interval;
+		int postal_attempt; /* 0 = never by post */
+	} contact;
+	struct {
+		struct cal_period personal_data;
+	} retention;
+	struct rule_reason_list not_accepted, web_end, product_end;
+	struct rule_outcome *outcomes;
+	size_t n_outcomes;
+};
+
+/* Loads file (a path to a rules file). */
+int rules_load(const char *file, const struct rules **out, tdk_err *err);
+/* Loads RULES_FILE_NAME from the directory dir. */
+int rules_load_dir(const char *dir, const struct rules **out, tdk_err *err);
+void rules_free(const struct rules *rules);
+
+/* The desk calendar: the rules' closures and overrides in timezone. */
+int rules_build_calendar(const struct rules *rules, const char *timezone,
+			 struct cal **out, tdk_err *err);
+
+const struct rule_reason *rules_find_reason(const struct rule_reason_list *list,
+					    const char *code);
+const struct rule_outcome *rules_find_outcome(const struct rules *rules,
+					      const char *code);
+
+#endif

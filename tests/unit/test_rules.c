@@ -1,0 +1,267 @@
+/*
+ * test_rules.c - loading rules/partnership.conf and refusing broken ones.
+ *
+ * Broken files are made by changing one line of the shipped file, so each
+ * test also checks that the error names that line.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <glib.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "rules.h"
+
+static char *shipped_path(void)
+{
+	const char *srcdir = getenv("TOP_SRCDIR");
+
+	return g_strdup_printf("%s/rules/partnership.conf",
+			       srcdir != NULL ? srcdir : ".");
+}
+
+static char *shipped_text(void)
+{
+	g_autofree char *path = shipped_path();
+	char *text = NULL;
+
+	assert_true(g_file_get_contents(path, &text, NULL, NULL));
+	return text;
+}
+
+/* 1-based line of the first occurrence of needle in text. */
+static int line_of(const char *text, const char *needle)
+{
+	const char *at = strstr(text, needle);
+	int line = 1;
+
+	assert_non_null(at);
+	for (const char *p = text; p < at; p++)
+		line += *p == '\n';
+	return line;
+}
+
+/*
+ * Loads the shipped file with `from` replaced by `to`, expects status and
+ * an error "file:LINE: <contains>", LINE being where `from` stood.
+ */
+static void expect_refusal(const char *from, const char *to, int status,
+			   const char *contains)
+{
+	g_autofree char *text = shipped_text();
+	g_autofree char *path = g_strdup("/tmp/todoke-rules-XXXXXX");
+	g_autofree char *prefix = NULL;
+	const struct rules *rules = NULL;
+	GString *changed = g_string_new(text);
+	tdk_err err;
+	int fd, line = line_of(text, from);
+
+	assert_true(g_string_replace(changed, from, to, 1) == 1);
+	fd = g_mkstemp(path);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, changed->str, changed->len), (ssize_t)changed->len);
+	close(fd);
+	g_string_free(changed, TRUE);
+
+	assert_int_equal(rules_load(path, &rules, &err), status);
+	assert_null(rules);
+	prefix = g_strdup_printf("%s:%d: ", path, line);
+	if (strncmp(err.text, prefix, strlen(prefix)) != 0 ||
+	    strstr(err.text, contains) == NULL)
+		fail_msg("got \"%s\", want \"%s...%s...\"", err.text, prefix, contains);
+	unlink(path);
+}
+
+static void shipped_rules_hold_the_desk_defaults(void **state)
+{
+	g_autofree char *path = shipped_path();
+	const struct rules *r = NULL;
+	tdk_err err;
+
+	if (rules_load(path, &r, &err) != TDK_OK)
+		fail_msg("%s", err.text);
+	/* DOMAIN decisions A1-A5, A12 */
+	assert_int_equal(r->web.investigation.count, 20);
+	assert_int_equal(r->web.investigation.unit, CAL_BUSINESS_DAYS);
+	assert_int_equal(r->web.fix.count, 3);
+	assert_int_equal(r->web.fix.unit, CAL_MONTHS);
+	assert_int_equal(r->web.completion.count, 9);
+	assert_int_equal(r->web.completion.unit, CAL_MONTHS);
+	assert_int_equal(r->web.long_running.count, 90);
+	assert_int_equal(r->web.long_running.unit, CAL_DAYS);
+	assert_false(r->web.auto_close);
+	assert_int_equal(r->reminders.first_reply.after.count, 5);
+	assert_int_equal(r->reminders.first_reply.after.unit, CAL_BUSINESS_DAYS);
+	assert_true(r->reminders.first_reply.operator);
+	assert_false(r->reminders.first_reply.staff);
+	assert_true(r->reminders.investigation.operator);
+	assert_true(r->reminders.investigation.staff);
+	assert_true(r->reminders.fix.operator);
+	assert_true(r->reminders.fix.staff);
+	assert_int_equal(r->contact.attempts, 3);
+	assert_int_equal(r->contact.interval.count, 10);
+	assert_int_equal(r->contact.interval.unit, CAL_BUSINESS_DAYS);
+	assert_int_equal(r->contact.postal_attempt, 2);
+	assert_int_equal(r->retention.personal_data.count, 30);
+	assert_int_equal(r->retention.personal_data.unit, CAL_DAYS);
+
+	assert_int_equal(r->calendar.n_closure_spans, 1);
+	assert_int_equal(r->calendar.closure_spans[0].from_month, 12);
+	assert_int_equal(r->calendar.closure_spans[0].from_day, 29);
+	assert_int_equal(r->calendar.closure_spans[0].to_month, 1);
+	assert_int_equal(r->calendar.closure_spans[0].to_day, 3);
+	assert_int_equal(r->calendar.n_closure_days, 0);
+	assert_int_equal(r->calendar.n_holiday_add, 0);
+	assert_int_equal(r->calendar.n_holiday_remove, 0);
+
+	/* web (ア)-(エ), product (ア)-(オ) */
+	assert_int_equal(r->web_end.count, 4);
+	assert_int_equal(r->product_end.count, 5);
+	assert_string_equal(rules_find_reason(&r->product_end, "e")->mark, "(オ)");
+	assert_string_equal(rules_find_reason(&r->web_end, "a")->label_ja,
+			    "脆弱性関連情報に該当しない");
+	assert_null(rules_find_reason(&r->web_end, "e"));
+	assert_non_null(rules_find_reason(&r->not_accepted, "illegal"));
+
+	assert_true(rules_find_outcome(r, "declined")->kinds == RULE_KIND_WEB);
+	assert_true(rules_find_outcome(r, "published")->kinds == RULE_KIND_PRODUCT);
+	assert_true(rules_find_outcome(r, "ended")->needs_reason);
+	assert_false(rules_find_outcome(r, "fixed")->needs_reason);
+	assert_non_null(rules_find_outcome(r, "expired"));
+	assert_null(rules_find_outcome(r, "nonsense"));
+	rules_free(r);
+}
+
+static void calendar_from_rules_closes_year_end(void **state)
+{
+	g_autofree char *path = shipped_path();
+	const struct rules *r = NULL;
+	struct cal *cal = NULL;
+	tdk_err err;
+
+	assert_int_equal(rules_load(path, &r, &err), TDK_OK);
+	assert_int_equal(rules_build_calendar(r, "Asia/Tokyo", &cal, &err), TDK_OK);
+	assert_true(cal_is_business_day(cal, civil_from_ymd(2026, 12, 28)));
+	assert_false(cal_is_business_day(cal, civil_from_ymd(2026, 12, 29)));
+	assert_false(cal_is_business_day(cal, civil_from_ymd(2027, 1, 1)));
+	assert_false(cal_is_business_day(cal, civil_from_ymd(2027, 1, 3)));
+	assert_true(cal_is_business_day(cal, civil_from_ymd(2027, 1, 4)));
+	cal_free(cal);
+	assert_int_equal(rules_build_calendar(r, "Mars/Olympus", &cal, &err),
+			 TDK_EINVAL);
+	rules_free(r);
+}
+
+static void overrides_reach_the_calendar(void **state)
+{
+	g_autofree char *text = shipped_text();
+	g_autofree char *path = g_strdup("/tmp/todoke-rules-XXXXXX");
+	GString *changed = g_string_new(text);
+	const struct rules *r = NULL;
+	struct cal *cal = NULL;
+	struct cal_day_info info;
+	tdk_err err;
+	int fd;
+
+	g_string_replace(changed, "closure_dates = ( );",
+			 "closure_dates = ( { date = \"2026-11-24\"; name_ja = \"臨時休業\"; name_en = \"Office closed\"; } );",
+			 1);
+	g_string_replace(changed, "holidays_add = ( );",
+			 "holidays_add = ( { date = \"2026-11-25\"; name_ja = \"新しい祝日\"; name_en = \"New holiday\"; } );",
+			 1);
+	g_string_replace(changed, "holidays_remove = [ ];",
+			 "holidays_remove = [ \"2026-11-23\" ];", 1);
+	fd = g_mkstemp(path);
+	assert_int_equal(write(fd, changed->str, changed->len), (ssize_t)changed->len);
+	close(fd);
+	g_string_free(changed, TRUE);
+
+	if (rules_load(path, &r, &err) != TDK_OK)
+		fail_msg("%s", err.text);
+	unlink(path);
+	assert_int_equal(rules_build_calendar(r, "Asia/Tokyo", &cal, &err), TDK_OK);
+	/* 2026-11-23 (Mon) 勤労感謝の日 removed: a business day again */
+	assert_true(cal_is_business_day(cal, civil_from_ymd(2026, 11, 23)));
+	assert_int_equal(cal_day_info(cal, civil_from_ymd(2026, 11, 24), &info), TDK_OK);
+	assert_int_equal(info.reason, CAL_CLOSURE);
+	assert_string_equal(info.name_en, "Office closed");
+	assert_int_equal(cal_day_info(cal, civil_from_ymd(2026, 11, 25), &info), TDK_OK);
+	assert_int_equal(info.reason, CAL_HOLIDAY);
+	assert_string_equal(info.name_ja, "新しい祝日");
+	cal_free(cal);
+	rules_free(r);
+}
+
+static void malformed_rules_are_refused_with_file_and_line(void **state)
+{
+	expect_refusal("fix = \"3M\";", "fix = \"3Q\";", TDK_ESYNTAX,
+		       "setting 'web.fix'");
+	expect_refusal("investigation = \"20bd\";", "investigation = \"0bd\";",
+		       TDK_ESYNTAX, "setting 'web.investigation'");
+	expect_refusal("interval = \"10bd\";", "interval = \"-10bd\";",
+		       TDK_ESYNTAX, "setting 'contact.interval'");
+	expect_refusal("attempts = 3;", "attempts = 0;", TDK_ERANGE,
+		       "setting 'contact.attempts' is 0, must be between 1 and 10");
+	expect_refusal("attempts = 3;", "attempts = \"3\";", TDK_EINVAL,
+		       "must be an integer");
+	expect_refusal("postal_attempt = 2;", "postal_attempt = 5;", TDK_ERANGE,
+		       "only 3 attempts");
+	expect_refusal("auto_close = false;", "auto_close = false; autoclose = true;",
+		       TDK_ENOENT, "unknown setting 'web.autoclose'");
+	expect_refusal("{ from = \"12-29\";", "{ from = \"12-32\";", TDK_ESYNTAX,
+		       "\"12-32\" must be a month and day");
+	expect_refusal("holidays_remove = [ ];", "holidays_remove = [ \"2026-02-30\" ];",
+		       TDK_ERANGE, "date \"2026-02-30\"");
+	expect_refusal("holidays_remove = [ ];", "holidays_remove = [ \"2100-01-01\" ];",
+		       TDK_ERANGE, "within 1955-2099");
+	expect_refusal("closure_dates = ( );",
+		       "closure_dates = ( { day = \"2026-01-05\"; } );", TDK_ENOENT,
+		       "unknown setting 'day' in an item of 'calendar.closure_dates'");
+	expect_refusal("{ code = \"e\"; mark = \"(オ)\";",
+		       "{ code = \"d\"; mark = \"(オ)\";", TDK_EEXIST,
+		       "reason code \"d\" appears twice");
+	expect_refusal("{ code = \"declined\"; kinds = [ \"web\" ];",
+		       "{ code = \"declined\"; kinds = [ \"mobile\" ];", TDK_EINVAL,
+		       "'kinds' may hold only");
+	expect_refusal("{ code = \"expired\";", "{ code = \"fixed\";", TDK_EEXIST,
+		       "outcome \"fixed\" appears twice");
+}
+
+static void missing_section_and_file(void **state)
+{
+	const struct rules *r = NULL;
+	tdk_err err;
+	char path[] = "/tmp/todoke-rules-XXXXXX";
+	const char *text = "web: { investigation = \"20bd\"; };\n";
+	int fd = mkstemp(path);
+
+	assert_int_equal(write(fd, text, strlen(text)), (ssize_t)strlen(text));
+	close(fd);
+	assert_int_equal(rules_load(path, &r, &err), TDK_ENOENT);
+	assert_non_null(strstr(err.text, "required setting"));
+	unlink(path);
+	assert_int_equal(rules_load("/nonexistent/partnership.conf", &r, &err),
+			 TDK_EIO);
+	assert_int_equal(rules_load_dir("/nonexistent", &r, &err), TDK_EIO);
+	assert_non_null(strstr(err.text, "/nonexistent/partnership.conf"));
+	assert_null(r);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(shipped_rules_hold_the_desk_defaults),
+		cmocka_unit_test(calendar_from_rules_closes_year_end),
+		cmocka_unit_test(overrides_reach_the_calendar),
+		cmocka_unit_test(malformed_rules_are_refused_with_file_and_line),
+		cmocka_unit_test(missing_section_and_file),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
