@@ -65,6 +65,24 @@ struct tdk_config {
 	char *state_dir;
 	char *rules_dir;
 	char *calendar_timezone;
+	char *report_address;
+	char *contact_address;
+	char *control_address;
+	char *bounce_address;
+	char *case_prefix;
+	long long case_width;
+	long long max_message_size;
+	long long max_header_size;
+	long long max_mime_depth;
+	long long max_mime_parts;
+	long long max_decrypted_size;
+	char *gnupg_home;
+	long long gpg_time_budget_ms;
+	long long gpg_max_concurrent;
+	char *milter_socket;
+	char *milter_user;
+	char *milter_after_capture;
+	long long spool_map_size;
 };
 
 /* file may be NULL: built-in defaults plus overrides. */

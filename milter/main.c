@@ -1,52 +1,171 @@
 /*
- * main.c - todoke-milter: command line and start-up.
+ * main.c - todoke-milter: command line, start-up and the milter loop.
  *
- * Owns: option parsing and start-up of the milter process. The work
- * itself lives in its own modules.
+ * Owns: option parsing (the common options plus the test mode), switching
+ * to the unprivileged user, opening the back ends, and handing control to
+ * libmilter. The callbacks are in mf_callbacks.c.
  */
 #include "config.h"
 
 #include <getopt.h>
+#include <gmime/gmime.h>
+#include <grp.h>
+#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "cli.h"
 #include "conf.h"
 #include "log.h"
+#include "milter.h"
+
+#define MAX_TEST_RECIPIENTS 64
+
+enum { OPT_RCPT = 256, OPT_FROM, OPT_DRY_RUN };
 
 static void usage(FILE *out)
 {
 	fprintf(out,
 		"Usage: todoke-milter [options]\n"
+		"       todoke-milter [options] -t FILE --rcpt ADDR [--rcpt ADDR]...\n"
+		"                     [--from ADDR] [--dry-run]\n"
 		"\n"
 		"The todoke milter: captures mail for the vulnerability desk at\n"
 		"SMTP time and hands it durably to todoke-processor.\n"
 		"\n"
 		"Options:\n");
 	cli_print_common_options(out);
-	fprintf(out, "\nSee todoke-milter(8) and todoke.conf(5).\n");
+	fprintf(out,
+		"  -t, --test FILE       run the intake on FILE without an MTA and\n"
+		"                        print the verdict and spool entry as JSON\n"
+		"      --rcpt ADDR       envelope recipient for -t (repeatable)\n"
+		"      --from ADDR       envelope sender for -t (default: null sender)\n"
+		"      --dry-run         with -t: do not write the spool entry\n"
+		"\nSee todoke-milter(8) and todoke.conf(5).\n");
+}
+
+/* Switches to milter.user when started as root; refuses to stay root. */
+static void drop_privileges(const struct tdk_config *config)
+{
+	struct passwd *pw;
+
+	if (geteuid() != 0)
+		return;
+	if (config->milter_user[0] == '\0')
+		msg_fatal("refusing to run as root: set milter.user to an unprivileged user");
+	pw = getpwnam(config->milter_user);
+	if (pw == NULL)
+		msg_fatal("milter.user: no such user '%s'", config->milter_user);
+	if (pw->pw_uid == 0)
+		msg_fatal("milter.user '%s' is root; choose an unprivileged user",
+			  config->milter_user);
+	if (initgroups(pw->pw_name, pw->pw_gid) != 0 || setgid(pw->pw_gid) != 0 ||
+	    setuid(pw->pw_uid) != 0)
+		msg_fatal("cannot switch to user '%s': %m", config->milter_user);
+	if (setuid(0) == 0)
+		msg_fatal("still able to regain root after switching to '%s'",
+			  config->milter_user);
+}
+
+static int run_milter(const struct tdk_config *config)
+{
+	tdk_err err;
+	int rc;
+
+	drop_privileges(config);
+	if (mf_open_backends(config, true, &err) != TDK_OK)
+		msg_fatal("%s", err.text);
+	/* The MTA's user must be in the milter's group to use a unix socket. */
+	umask(0007);
+	if (smfi_setconn(config->milter_socket) != MI_SUCCESS)
+		msg_fatal("milter.socket '%s' is not usable", config->milter_socket);
+	if (smfi_register(mf_filter) != MI_SUCCESS)
+		msg_fatal("cannot register with libmilter");
+	if (smfi_opensocket(true) != MI_SUCCESS)
+		msg_fatal("cannot open milter.socket '%s'", config->milter_socket);
+	msg_info("starting: socket %s, spool %s/spool", config->milter_socket,
+		 config->state_dir);
+	rc = smfi_main();
+	msg_info("stopping");
+	mf_close_backends();
+	return rc == MI_SUCCESS ? 0 : 1;
 }
 
 int main(int argc, char **argv)
 {
 	static const struct option options[] = {
 		CLI_COMMON_LONGOPTS,
+		{ "test", required_argument, NULL, 't' },
+		{ "rcpt", required_argument, NULL, OPT_RCPT },
+		{ "from", required_argument, NULL, OPT_FROM },
+		{ "dry-run", no_argument, NULL, OPT_DRY_RUN },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct cli_common common = { .program = "todoke-milter", .usage = usage };
+	const char *recipients[MAX_TEST_RECIPIENTS];
 	const struct tdk_config *config = NULL;
+	const char *test_file = NULL, *sender = "";
+	size_t n_recipients = 0;
+	bool dry_run = false;
+	tdk_err err;
 	int opt, rc;
 
-	while ((opt = getopt_long(argc, argv, CLI_COMMON_SHORTOPTS, options,
+	while ((opt = getopt_long(argc, argv, CLI_COMMON_SHORTOPTS "t:", options,
 				  NULL)) != -1) {
-		rc = cli_common_option(&common, opt, optarg);
-		if (rc >= 0)
-			return rc;
+		switch (opt) {
+		case 't':
+			test_file = optarg;
+			break;
+		case OPT_RCPT:
+			if (n_recipients == MAX_TEST_RECIPIENTS) {
+				fprintf(stderr, "todoke-milter: at most %d --rcpt\n",
+					MAX_TEST_RECIPIENTS);
+				return EXIT_USAGE;
+			}
+			recipients[n_recipients++] = optarg;
+			break;
+		case OPT_FROM:
+			sender = optarg;
+			break;
+		case OPT_DRY_RUN:
+			dry_run = true;
+			break;
+		default:
+			rc = cli_common_option(&common, opt, optarg);
+			if (rc >= 0)
+				return rc;
+		}
 	}
+	if (test_file == NULL && (n_recipients > 0 || dry_run)) {
+		fprintf(stderr, "todoke-milter: --rcpt, --from and --dry-run need -t FILE\n");
+		return EXIT_USAGE;
+	}
+	if (test_file != NULL && n_recipients == 0) {
+		fprintf(stderr, "todoke-milter: -t needs at least one --rcpt\n");
+		return EXIT_USAGE;
+	}
+	if (test_file != NULL)
+		common.foreground = 1;
 	rc = cli_daemon_start(&common, argc, argv, &config);
 	if (rc >= 0)
 		return rc;
-	msg_error("this build has no milter loop yet; nothing to run");
+	g_mime_init();
+	if (test_file != NULL) {
+		if (mf_open_backends(config, !dry_run, &err) != TDK_OK) {
+			fprintf(stderr, "todoke-milter: %s\n", err.text);
+			rc = EXIT_USAGE;
+		} else {
+			rc = mf_test_mode(test_file, recipients, n_recipients, sender,
+					  dry_run);
+		}
+		mf_close_backends();
+	} else {
+		rc = run_milter(config);
+	}
+	g_mime_shutdown();
 	conf_free(config);
-	return 1;
+	return rc;
 }

@@ -19,6 +19,7 @@ struct ctl_env {
 
 int ctl_config(const struct ctl_env *env, int argc, char **argv);
 int ctl_calendar(const struct ctl_env *env, int argc, char **argv);
+int ctl_spool(const struct ctl_env *env, int argc, char **argv);
 
 /* Prints "todokectl: message" to stderr and returns EXIT_USAGE. */
 int ctl_usage_error(const struct ctl_env *env, const char *fmt, ...)

@@ -23,6 +23,7 @@ static const struct {
 } subcommands[] = {
 	{ "calendar", ctl_calendar, "business days, holidays and deadlines" },
 	{ "config", ctl_config, "print the effective configuration" },
+	{ "spool", ctl_spool, "list the intake spool, or show one entry" },
 };
 
 static void usage(FILE *out)

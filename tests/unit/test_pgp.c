@@ -1,0 +1,1188 @@
+/*
+ * test_pgp.c - the OpenPGP module against real gpg and gpg-agent.
+ *
+ * The group setup makes three temporary GNUPGHOMEs with tests/lib/gnupg.sh
+ * and the INSECURE test keys in tests/keys ($TOP_SRCDIR, default "."):
+ *   desk      what todoke uses: the desk's secret keys, everyone else's
+ *             public keys (so mail to the outsider cannot be decrypted);
+ *   signer    the senders' secret keys (bob's from before its revocation)
+ *             and the desk's public keys: messages are made here with gpg;
+ *   stranger  a throwaway key nobody knows, for "unknown key".
+ * The teardown kills their agents and removes them.
+ */
+#define _GNU_SOURCE /* memmem */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "pgp.h"
+
+/* Fingerprints of the committed test keys (tests/keys/README). */
+#define FPR_DISCOVERER "510F47EB564249207CD29EFAB6951DB633DA42E0"
+#define FPR_ALICE "81291E614864BD4B40862A479F3A85E79FA9BE53"
+#define FPR_BOB "42453D90E7541B863E94EC88D2416F570C99570C"
+#define FPR_CAROL "C8469F697A53EF13806983D8FC9F6A10178F0041"
+#define FPR_OUTSIDER "B8227851D0ECE9D26122A705E27707614EFC0225"
+
+#define DESK "vuln-info@desk.example"
+#define DESK_RSA "vuln-info-rsa@desk.example"
+
+static struct {
+	char script[PATH_MAX]; /* tests/lib/gnupg.sh */
+	char work[64];         /* scratch files */
+	char desk[64];
+	char signer[64];
+	char stranger[64];
+	struct pgp *pgp; /* on desk, budget 30 s, 2 at once, 1 MiB */
+} T;
+
+/* ------------------------------------------------------------- helpers */
+
+static int64_t mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void sleep_ms(int ms)
+{
+	struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000L };
+
+	nanosleep(&ts, NULL);
+}
+
+/* Runs argv; its stdout goes to *out (if out), stderr to work/cmd.err.
+ * Returns the exit status, or -1. */
+static int run(char *const argv[], char **out, size_t *out_len)
+{
+	char errpath[PATH_MAX];
+	int pfd[2];
+	pid_t pid;
+	int status;
+	char *buf = NULL;
+	size_t len = 0, cap = 0;
+
+	snprintf(errpath, sizeof errpath, "%s/cmd.err", T.work);
+	if (pipe(pfd) != 0)
+		return -1;
+	pid = fork();
+	if (pid < 0)
+		return -1;
+	if (pid == 0) {
+		int efd = open(errpath, O_WRONLY | O_CREAT | O_APPEND, 0600);
+		int nfd = open("/dev/null", O_RDONLY);
+
+		if (efd >= 0)
+			dup2(efd, 2);
+		if (nfd >= 0)
+			dup2(nfd, 0);
+		dup2(pfd[1], 1);
+		close(pfd[0]);
+		close(pfd[1]);
+		execvp(argv[0], argv);
+		_exit(127);
+	}
+	close(pfd[1]);
+	for (;;) {
+		ssize_t n;
+
+		if (len + 4096 + 1 > cap) {
+			cap = cap ? cap * 2 : 8192;
+			buf = realloc(buf, cap);
+			if (buf == NULL)
+				abort();
+		}
+		n = read(pfd[0], buf + len, cap - len - 1);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		len += (size_t)n;
+	}
+	close(pfd[0]);
+	buf[len] = '\0';
+	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+		;
+	if (out != NULL) {
+		*out = buf;
+		if (out_len != NULL)
+			*out_len = len;
+	} else {
+		free(buf);
+	}
+	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+static void write_file(const char *path, const void *data, size_t len)
+{
+	FILE *f = fopen(path, "wb");
+
+	assert_non_null(f);
+	assert_int_equal(fwrite(data, 1, len, f), len);
+	assert_int_equal(fclose(f), 0);
+}
+
+static char *read_file(const char *path, size_t *len)
+{
+	FILE *f = fopen(path, "rb");
+	char *buf;
+	long n;
+
+	if (f == NULL)
+		return NULL;
+	fseek(f, 0, SEEK_END);
+	n = ftell(f);
+	fseek(f, 0, SEEK_SET);
+	buf = malloc((size_t)n + 1);
+	assert_non_null(buf);
+	assert_int_equal(fread(buf, 1, (size_t)n, f), (size_t)n);
+	buf[n] = '\0';
+	fclose(f);
+	*len = (size_t)n;
+	return buf;
+}
+
+/* A new GNUPGHOME from tests/lib/gnupg.sh with keys (NULL-terminated). */
+static int new_home(char *dst, size_t cap, const char *const keys[])
+{
+	char *argv[32];
+	char *out = NULL;
+	int n = 0, rc;
+
+	argv[n++] = "/bin/sh";
+	argv[n++] = "-c";
+	argv[n++] = ". \"$0\" && gnupg_new_home \"$@\" >&2 && printf '%s' \"$GNUPGHOME\"";
+	argv[n++] = T.script;
+	for (int i = 0; keys[i] != NULL && n < 31; i++)
+		argv[n++] = (char *)keys[i];
+	argv[n] = NULL;
+	rc = run(argv, &out, NULL);
+	if (rc == 0 && strncmp(out, "/tmp/tdk-gpg.", 13) == 0 && strlen(out) < cap)
+		strcpy(dst, out);
+	else
+		rc = -1;
+	free(out);
+	return rc;
+}
+
+static void cleanup_home(const char *home)
+{
+	char *argv[] = { "/bin/sh", "-c", ". \"$0\" && gnupg_cleanup \"$1\"",
+			 T.script, (char *)home, NULL };
+
+	if (home[0] != '\0')
+		run(argv, NULL, NULL);
+}
+
+/* Runs gpg in home on work/in (the given bytes) with args, output to
+ * work/out; returns the output. args end with NULL. */
+static char *gpg_make(const char *home, const void *in, size_t in_len,
+		      size_t *out_len, ...)
+{
+	char inpath[PATH_MAX], outpath[PATH_MAX];
+	char *argv[40];
+	const char *a;
+	va_list ap;
+	int n = 0;
+	char *res;
+
+	snprintf(inpath, sizeof inpath, "%s/in", T.work);
+	snprintf(outpath, sizeof outpath, "%s/out", T.work);
+	write_file(inpath, in, in_len);
+	unlink(outpath);
+	argv[n++] = "gpg";
+	argv[n++] = "--homedir";
+	argv[n++] = (char *)home;
+	argv[n++] = "--batch";
+	argv[n++] = "--yes";
+	argv[n++] = "--no-tty";
+	argv[n++] = "--quiet";
+	argv[n++] = "--trust-model";
+	argv[n++] = "always";
+	va_start(ap, out_len);
+	while ((a = va_arg(ap, const char *)) != NULL && n < 35)
+		argv[n++] = (char *)a;
+	va_end(ap);
+	argv[n++] = "--output";
+	argv[n++] = outpath;
+	argv[n++] = inpath;
+	argv[n] = NULL;
+	if (run(argv, NULL, NULL) != 0) {
+		size_t elen;
+		char errpath[PATH_MAX];
+		char *e;
+
+		snprintf(errpath, sizeof errpath, "%s/cmd.err", T.work);
+		e = read_file(errpath, &elen);
+		print_message("# gpg failed: %s\n", e ? e : "?");
+		free(e);
+		fail();
+	}
+	res = read_file(outpath, out_len);
+	assert_non_null(res);
+	return res;
+}
+
+static const char report[] =
+	"To the desk: XSS in the login form of www.example.jp, details below.\n";
+
+/* Number of threads of this process. */
+static int thread_count(void)
+{
+	DIR *d = opendir("/proc/self/task");
+	struct dirent *e;
+	int n = 0;
+
+	if (d == NULL)
+		return -1;
+	while ((e = readdir(d)) != NULL) {
+		if (e->d_name[0] != '.')
+			n++;
+	}
+	closedir(d);
+	return n;
+}
+
+/* Waits (up to ms) until only `want` threads are left: abandoned workers
+ * must end on their own once gpg does. */
+static bool wait_threads(int want, int ms)
+{
+	int64_t end = mono_ms() + ms;
+
+	while (thread_count() > want) {
+		if (mono_ms() > end)
+			return false;
+		sleep_ms(20);
+	}
+	return true;
+}
+
+/* With TDK_TEST_VERBOSE set, shows what an operation answered. */
+static void show(const char *what, const struct pgp_result *r)
+{
+	if (getenv("TDK_TEST_VERBOSE") == NULL)
+		return;
+	print_message("# %s: %s [%s] %zu sig(s)", what,
+		      pgp_decrypt_state_name(r->decrypt), r->detail, r->n_sigs);
+	for (size_t i = 0; i < r->n_sigs; i++)
+		print_message(" %s/%s", pgp_sig_state_name(r->sigs[i].state),
+			      r->sigs[i].fingerprint);
+	print_message("\n");
+}
+
+static struct pgp *make_pgp(const char *home, int budget, int conc, size_t cap)
+{
+	struct pgp_config cfg = { home, budget, conc, cap };
+	struct pgp *p = NULL;
+	tdk_err err = { "" };
+
+	if (pgp_new(&cfg, &p, &err) != TDK_OK)
+		print_message("# pgp_new: %s\n", err.text);
+	assert_non_null(p);
+	return p;
+}
+
+/* --------------------------------------------------------------- setup */
+
+static int group_setup(void **state)
+{
+	static const char *const desk_keys[] = {
+		"desk-cv25519", "desk-rsa3072", "discoverer.pub", "operator.pub",
+		"alice.pub", "bob-revoked.pub", "carol-expired.pub", "outsider.pub",
+		NULL
+	};
+	static const char *const signer_keys[] = {
+		"discoverer.sec", "operator.sec", "alice.sec", "bob-revoked.sec",
+		"carol-expired.sec", "outsider.sec", "desk-cv25519.pub",
+		"desk-rsa3072.pub", NULL
+	};
+	static const char *const stranger_keys[] = { "desk-cv25519.pub", NULL };
+	const char *top = getenv("TOP_SRCDIR");
+	char *argv[16];
+	char spec[64];
+
+	(void)state;
+	signal(SIGPIPE, SIG_IGN);
+	if (top == NULL || *top == '\0')
+		top = ".";
+	snprintf(T.script, sizeof T.script, "%s/tests/lib/gnupg.sh", top);
+	if (access(T.script, R_OK) != 0) {
+		fprintf(stderr, "test_pgp: cannot read %s (set TOP_SRCDIR)\n", T.script);
+		return -1;
+	}
+	snprintf(T.work, sizeof T.work, "/tmp/tdk-test.XXXXXX");
+	if (mkdtemp(T.work) == NULL)
+		return -1;
+	if (new_home(T.desk, sizeof T.desk, desk_keys) != 0 ||
+	    new_home(T.signer, sizeof T.signer, signer_keys) != 0 ||
+	    new_home(T.stranger, sizeof T.stranger, stranger_keys) != 0) {
+		fprintf(stderr, "test_pgp: cannot set up GNUPGHOMEs (see %s/cmd.err)\n",
+			T.work);
+		return -1;
+	}
+	/* The stranger's throwaway key, known to nobody else. */
+	snprintf(spec, sizeof spec, "Stranger <stranger@example.com>");
+	argv[0] = "gpg";
+	argv[1] = "--homedir";
+	argv[2] = T.stranger;
+	argv[3] = "--batch";
+	argv[4] = "--quiet";
+	argv[5] = "--passphrase=";
+	argv[6] = "--quick-gen-key";
+	argv[7] = spec;
+	argv[8] = "future-default";
+	argv[9] = "default";
+	argv[10] = "never";
+	argv[11] = NULL;
+	if (run(argv, NULL, NULL) != 0)
+		return -1;
+	{
+		struct pgp_config cfg = { T.desk, 30000, 2, 1 << 20 };
+		tdk_err err = { "" };
+
+		if (pgp_new(&cfg, &T.pgp, &err) != TDK_OK) {
+			fprintf(stderr, "test_pgp: pgp_new: %s\n", err.text);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+static int group_teardown(void **state)
+{
+	char *argv[] = { "rm", "-rf", T.work, NULL };
+
+	(void)state;
+	pgp_free(T.pgp);
+	cleanup_home(T.desk);
+	cleanup_home(T.signer);
+	cleanup_home(T.stranger);
+	if (strncmp(T.work, "/tmp/tdk-test.", 14) == 0)
+		run(argv, NULL, NULL);
+	return 0;
+}
+
+/* ---------------------------------------------------------------- tests */
+
+static void state_names(void **state)
+{
+	(void)state;
+	assert_string_equal(pgp_sig_state_name(PGP_SIG_GOOD), "good");
+	assert_string_equal(pgp_sig_state_name(PGP_SIG_BAD), "bad");
+	assert_string_equal(pgp_sig_state_name(PGP_SIG_UNKNOWN_KEY), "unknown-key");
+	assert_string_equal(pgp_sig_state_name(PGP_SIG_EXPIRED_KEY), "expired-key");
+	assert_string_equal(pgp_sig_state_name(PGP_SIG_REVOKED_KEY), "revoked-key");
+	assert_string_equal(pgp_sig_state_name(PGP_SIG_ERROR), "error");
+	assert_string_equal(pgp_decrypt_state_name(PGP_NOT_ENCRYPTED), "plain");
+	assert_string_equal(pgp_decrypt_state_name(PGP_DECRYPTED), "decrypted");
+	assert_string_equal(pgp_decrypt_state_name(PGP_DECRYPT_FAILED), "failed");
+	assert_string_equal(pgp_decrypt_state_name(PGP_DECRYPT_DEFERRED), "deferred");
+}
+
+static void new_checks_home_mode(void **state)
+{
+	struct pgp_config cfg = { NULL, 1000, 1, 1000 };
+	struct pgp *p = (struct pgp *)&cfg;
+	char dir[PATH_MAX];
+	tdk_err err;
+
+	(void)state;
+	snprintf(dir, sizeof dir, "%s/home", T.work);
+	assert_int_equal(mkdir(dir, 0700), 0);
+	cfg.gnupg_home = dir;
+
+	assert_int_equal(chmod(dir, 0777), 0);
+	assert_int_equal(pgp_new(&cfg, &p, &err), TDK_EPERM);
+	assert_null(p);
+	assert_non_null(strstr(err.text, dir));
+	assert_non_null(strstr(err.text, "0777"));
+
+	assert_int_equal(chmod(dir, 0755), 0);
+	assert_int_equal(pgp_new(&cfg, &p, &err), TDK_EPERM);
+	assert_non_null(strstr(err.text, dir));
+	assert_non_null(strstr(err.text, "0755"));
+	assert_non_null(strstr(err.text, "world-readable"));
+
+	assert_int_equal(chmod(dir, 0720), 0);
+	assert_int_equal(pgp_new(&cfg, &p, &err), TDK_EPERM);
+
+	assert_int_equal(chmod(dir, 0700), 0);
+	assert_int_equal(pgp_new(&cfg, &p, &err), TDK_OK);
+	assert_non_null(p);
+	pgp_free(p);
+
+	assert_int_equal(chmod(dir, 0750), 0); /* group may read */
+	assert_int_equal(pgp_new(&cfg, &p, &err), TDK_OK);
+	pgp_free(p);
+	rmdir(dir);
+
+	assert_int_equal(pgp_new(&cfg, &p, &err), TDK_ENOENT);
+	assert_non_null(strstr(err.text, dir));
+	pgp_free(NULL);
+}
+
+static void new_checks_ranges(void **state)
+{
+	struct pgp_config cfg = { NULL, 0, 1, 1000 };
+	struct pgp *p = NULL;
+	tdk_err err;
+
+	(void)state;
+	cfg.gnupg_home = T.desk;
+	assert_int_equal(pgp_new(&cfg, &p, &err), TDK_ERANGE);
+	cfg.time_budget_ms = 600001;
+	assert_int_equal(pgp_new(&cfg, &p, &err), TDK_ERANGE);
+	cfg.time_budget_ms = 600000;
+	cfg.max_concurrent = 0;
+	assert_int_equal(pgp_new(&cfg, &p, &err), TDK_ERANGE);
+	cfg.max_concurrent = 65;
+	assert_int_equal(pgp_new(&cfg, &p, &err), TDK_ERANGE);
+	cfg.max_concurrent = 64;
+	cfg.max_output = 0;
+	assert_int_equal(pgp_new(&cfg, &p, &err), TDK_ERANGE);
+	cfg.max_output = 1;
+	assert_int_equal(pgp_new(&cfg, &p, &err), TDK_OK);
+	pgp_free(p);
+	assert_int_equal(pgp_new(NULL, &p, &err), TDK_EINVAL);
+}
+
+static void decrypt_unsigned(void **state)
+{
+	struct pgp_result r;
+	size_t len;
+	char *msg;
+
+	(void)state;
+	msg = gpg_make(T.signer, report, strlen(report), &len, "-r", DESK,
+		       "--encrypt", NULL);
+	assert_int_equal(pgp_decrypt(T.pgp, msg, len, &r), TDK_OK);
+	assert_int_equal(r.decrypt, PGP_DECRYPTED);
+	assert_int_equal(r.n_sigs, 0);
+	assert_int_equal(r.plaintext_len, strlen(report));
+	assert_memory_equal(r.plaintext, report, strlen(report));
+	assert_int_equal(r.plaintext[r.plaintext_len], '\0');
+	assert_string_equal(r.detail, "");
+	show("decrypt_unsigned/1", &r);
+	pgp_result_clear(&r);
+	assert_null(r.plaintext);
+	free(msg);
+}
+
+static void decrypt_signed_by_discoverer(void **state)
+{
+	struct pgp_result r;
+	size_t len;
+	char *msg;
+	int64_t now = (int64_t)time(NULL);
+
+	(void)state;
+	msg = gpg_make(T.signer, report, strlen(report), &len, "--armor", "-r",
+		       DESK, "-u", "discoverer@example.org", "--encrypt", "--sign",
+		       NULL);
+	assert_non_null(strstr(msg, "-----BEGIN PGP MESSAGE-----"));
+	assert_int_equal(pgp_decrypt(T.pgp, msg, len, &r), TDK_OK);
+	assert_int_equal(r.decrypt, PGP_DECRYPTED);
+	assert_memory_equal(r.plaintext, report, strlen(report));
+	assert_int_equal(r.n_sigs, 1);
+	assert_int_equal(r.sigs[0].state, PGP_SIG_GOOD);
+	assert_string_equal(r.sigs[0].fingerprint, FPR_DISCOVERER);
+	assert_true(r.sigs[0].created > now - 60 && r.sigs[0].created < now + 60);
+	show("decrypt_signed_by_discoverer/1", &r);
+	pgp_result_clear(&r);
+	free(msg);
+}
+
+static void decrypt_with_rsa_desk_key(void **state)
+{
+	struct pgp_result r;
+	size_t len;
+	char *msg;
+
+	(void)state;
+	msg = gpg_make(T.signer, report, strlen(report), &len, "-r", DESK_RSA,
+		       "-u", "alice@desk.example", "--encrypt", "--sign", NULL);
+	assert_int_equal(pgp_decrypt(T.pgp, msg, len, &r), TDK_OK);
+	assert_int_equal(r.decrypt, PGP_DECRYPTED);
+	assert_memory_equal(r.plaintext, report, strlen(report));
+	assert_int_equal(r.n_sigs, 1);
+	assert_int_equal(r.sigs[0].state, PGP_SIG_GOOD);
+	assert_string_equal(r.sigs[0].fingerprint, FPR_ALICE);
+	show("decrypt_with_rsa_desk_key/1", &r);
+	pgp_result_clear(&r);
+	free(msg);
+}
+
+static void decrypt_for_someone_else(void **state)
+{
+	struct pgp_result r;
+	size_t len;
+	char *msg;
+
+	(void)state;
+	msg = gpg_make(T.signer, report, strlen(report), &len, "-r",
+		       "outsider@example.net", "--encrypt", NULL);
+	assert_int_equal(pgp_decrypt(T.pgp, msg, len, &r), TDK_OK);
+	assert_int_equal(r.decrypt, PGP_DECRYPT_FAILED);
+	assert_non_null(strstr(r.detail, "no secret key"));
+	assert_null(r.plaintext);
+	show("decrypt_for_someone_else/1", &r);
+	pgp_result_clear(&r);
+	free(msg);
+}
+
+static void decrypt_garbage(void **state)
+{
+	struct pgp_result r;
+	unsigned char noise[2048];
+	size_t len;
+	char *msg, *p;
+	unsigned seed = 12345;
+
+	(void)state;
+	/* Random bytes. */
+	for (size_t i = 0; i < sizeof noise; i++) {
+		seed = seed * 1103515245u + 12345u;
+		noise[i] = (unsigned char)(seed >> 16);
+	}
+	assert_int_equal(pgp_decrypt(T.pgp, noise, sizeof noise, &r), TDK_OK);
+	assert_int_equal(r.decrypt, PGP_DECRYPT_FAILED);
+	assert_true(r.detail[0] != '\0');
+	assert_null(r.plaintext);
+	show("decrypt_garbage/1", &r);
+	pgp_result_clear(&r);
+
+	/* Empty input. */
+	assert_int_equal(pgp_decrypt(T.pgp, "", 0, &r), TDK_OK);
+	assert_int_equal(r.decrypt, PGP_DECRYPT_FAILED);
+	assert_string_equal(r.detail, "empty input");
+	show("decrypt_garbage/2", &r);
+	pgp_result_clear(&r);
+	assert_int_equal(pgp_decrypt(T.pgp, NULL, 0, &r), TDK_OK);
+	assert_int_equal(r.decrypt, PGP_DECRYPT_FAILED);
+	show("decrypt_garbage/3", &r);
+	pgp_result_clear(&r);
+
+	/* Corrupted armor: characters of the body replaced. */
+	msg = gpg_make(T.signer, report, strlen(report), &len, "--armor", "-r",
+		       DESK, "--encrypt", NULL);
+	p = strstr(msg, "\n\n");
+	assert_non_null(p);
+	for (int i = 10; i < 60; i++)
+		p[i] = p[i] == 'A' ? 'B' : 'A';
+	assert_int_equal(pgp_decrypt(T.pgp, msg, len, &r), TDK_OK);
+	assert_int_equal(r.decrypt, PGP_DECRYPT_FAILED);
+	assert_true(r.detail[0] != '\0');
+	assert_null(r.plaintext);
+	show("decrypt_garbage/4", &r);
+	pgp_result_clear(&r);
+
+	/* Armor cut off in the middle. */
+	assert_int_equal(pgp_decrypt(T.pgp, msg, len / 2, &r), TDK_OK);
+	assert_int_equal(r.decrypt, PGP_DECRYPT_FAILED);
+	show("decrypt_garbage/5", &r);
+	pgp_result_clear(&r);
+	free(msg);
+
+	/* One bit flipped near the end: gpg writes the plaintext and only
+	 * then finds the modification (BADMDC): none of it may come back. */
+	msg = gpg_make(T.signer, report, strlen(report), &len, "-z", "0", "-r",
+		       DESK, "--encrypt", NULL);
+	msg[len - 5] ^= 1;
+	assert_int_equal(pgp_decrypt(T.pgp, msg, len, &r), TDK_OK);
+	assert_int_equal(r.decrypt, PGP_DECRYPT_FAILED);
+	assert_non_null(strstr(r.detail, "corrupt data"));
+	assert_null(r.plaintext);
+	show("decrypt_garbage/mdc", &r);
+	pgp_result_clear(&r);
+	free(msg);
+
+	/* Binary message with its encrypted payload damaged. */
+	msg = gpg_make(T.signer, report, strlen(report), &len, "-r", DESK,
+		       "--encrypt", NULL);
+	for (size_t i = len - 40; i < len - 20; i++)
+		msg[i] ^= 0x55;
+	assert_int_equal(pgp_decrypt(T.pgp, msg, len, &r), TDK_OK);
+	assert_int_equal(r.decrypt, PGP_DECRYPT_FAILED);
+	assert_null(r.plaintext);
+	show("decrypt_garbage/6", &r);
+	pgp_result_clear(&r);
+	free(msg);
+}
+
+static void decrypt_symmetric(void **state)
+{
+	struct pgp_result r;
+	size_t len;
+	char *msg;
+
+	(void)state;
+	msg = gpg_make(T.signer, report, strlen(report), &len,
+		       "--pinentry-mode", "loopback", "--passphrase", "opensesame",
+		       "--symmetric", NULL);
+	assert_int_equal(pgp_decrypt(T.pgp, msg, len, &r), TDK_OK);
+	assert_int_equal(r.decrypt, PGP_DECRYPT_FAILED);
+	assert_non_null(strstr(r.detail, "passphrase"));
+	assert_null(r.plaintext);
+	show("decrypt_symmetric/1", &r);
+	pgp_result_clear(&r);
+	free(msg);
+}
+
+static void decrypt_signed_by_revoked_key(void **state)
+{
+	struct pgp_result r;
+	size_t len;
+	char *msg;
+
+	(void)state;
+	msg = gpg_make(T.signer, report, strlen(report), &len, "-r", DESK, "-u",
+		       "bob@desk.example", "--encrypt", "--sign", NULL);
+	assert_int_equal(pgp_decrypt(T.pgp, msg, len, &r), TDK_OK);
+	assert_int_equal(r.decrypt, PGP_DECRYPTED);
+	assert_int_equal(r.n_sigs, 1);
+	assert_int_equal(r.sigs[0].state, PGP_SIG_REVOKED_KEY);
+	assert_string_equal(r.sigs[0].fingerprint, FPR_BOB);
+	show("decrypt_signed_by_revoked_key/1", &r);
+	pgp_result_clear(&r);
+	free(msg);
+}
+
+static void decrypt_signed_by_unknown_key(void **state)
+{
+	struct pgp_result r;
+	size_t len;
+	char *msg;
+
+	(void)state;
+	msg = gpg_make(T.stranger, report, strlen(report), &len, "-r", DESK, "-u",
+		       "stranger@example.com", "--encrypt", "--sign", NULL);
+	assert_int_equal(pgp_decrypt(T.pgp, msg, len, &r), TDK_OK);
+	assert_int_equal(r.decrypt, PGP_DECRYPTED);
+	assert_memory_equal(r.plaintext, report, strlen(report));
+	assert_int_equal(r.n_sigs, 1);
+	assert_int_equal(r.sigs[0].state, PGP_SIG_UNKNOWN_KEY);
+	/* The issuer fingerprint (or key ID) the signature names. */
+	assert_true(strlen(r.sigs[0].fingerprint) == 40 ||
+		    strlen(r.sigs[0].fingerprint) == 16);
+	show("decrypt_signed_by_unknown_key/1", &r);
+	pgp_result_clear(&r);
+	free(msg);
+}
+
+static void decrypt_signed_only_message(void **state)
+{
+	struct pgp_result r;
+	size_t len;
+	char *msg;
+
+	(void)state;
+	msg = gpg_make(T.signer, report, strlen(report), &len, "-u",
+		       "alice@desk.example", "--sign", NULL);
+	assert_int_equal(pgp_decrypt(T.pgp, msg, len, &r), TDK_OK);
+	assert_int_equal(r.decrypt, PGP_NOT_ENCRYPTED);
+	assert_int_equal(r.n_sigs, 1);
+	assert_int_equal(r.sigs[0].state, PGP_SIG_GOOD);
+	assert_string_equal(r.sigs[0].fingerprint, FPR_ALICE);
+	assert_int_equal(r.plaintext_len, strlen(report));
+	show("decrypt_signed_only_message/1", &r);
+	pgp_result_clear(&r);
+	free(msg);
+}
+
+static void verify_expired_key(void **state)
+{
+	struct pgp_result r;
+	size_t len;
+	char *msg;
+
+	(void)state;
+	/* carol's key was valid only on 2020-01-01 (see tests/keys/make-keys). */
+	msg = gpg_make(T.signer, report, strlen(report), &len,
+		       "--faked-system-time", "20200101T120000", "-u",
+		       "carol@desk.example", "--sign", NULL);
+	assert_int_equal(pgp_verify_inline(T.pgp, msg, len, &r), TDK_OK);
+	assert_int_equal(r.decrypt, PGP_NOT_ENCRYPTED);
+	assert_int_equal(r.n_sigs, 1);
+	assert_int_equal(r.sigs[0].state, PGP_SIG_EXPIRED_KEY);
+	assert_string_equal(r.sigs[0].fingerprint, FPR_CAROL);
+	assert_int_equal(r.sigs[0].created, 1577880000); /* 2020-01-01 12:00 UTC */
+	show("verify_expired_key/1", &r);
+	pgp_result_clear(&r);
+	free(msg);
+}
+
+static void verify_tampered_signed_data(void **state)
+{
+	struct pgp_result r;
+	size_t len;
+	char *msg, *p;
+
+	(void)state;
+	/* Uncompressed, so the literal text can be changed in place. */
+	msg = gpg_make(T.signer, report, strlen(report), &len, "-z", "0", "-u",
+		       "alice@desk.example", "--sign", NULL);
+	assert_int_equal(pgp_verify_inline(T.pgp, msg, len, &r), TDK_OK);
+	assert_int_equal(r.n_sigs, 1);
+	assert_int_equal(r.sigs[0].state, PGP_SIG_GOOD);
+	assert_memory_equal(r.plaintext, report, strlen(report));
+	show("verify_tampered_signed_data/1", &r);
+	pgp_result_clear(&r);
+
+	p = memmem(msg, len, "XSS", 3);
+	assert_non_null(p);
+	p[0] = 'Y';
+	assert_int_equal(pgp_verify_inline(T.pgp, msg, len, &r), TDK_OK);
+	assert_int_equal(r.decrypt, PGP_NOT_ENCRYPTED);
+	assert_int_equal(r.n_sigs, 1);
+	assert_int_equal(r.sigs[0].state, PGP_SIG_BAD);
+	show("verify_tampered_signed_data/2", &r);
+	pgp_result_clear(&r);
+	free(msg);
+}
+
+static void verify_detached(void **state)
+{
+	static const char part[] =
+		"Content-Type: text/plain; charset=us-ascii\r\n\r\n"
+		"close IPA#12345678 reason=fixed\r\n";
+	char changed[sizeof part];
+	struct pgp_result r;
+	size_t len;
+	char *sig;
+
+	(void)state;
+	sig = gpg_make(T.signer, part, strlen(part), &len, "--armor", "-u",
+		       "alice@desk.example", "--detach-sign", NULL);
+	assert_int_equal(pgp_verify_detached(T.pgp, part, strlen(part), sig, len, &r),
+			 TDK_OK);
+	assert_int_equal(r.decrypt, PGP_NOT_ENCRYPTED);
+	assert_int_equal(r.n_sigs, 1);
+	assert_int_equal(r.sigs[0].state, PGP_SIG_GOOD);
+	assert_string_equal(r.sigs[0].fingerprint, FPR_ALICE);
+	assert_null(r.plaintext);
+	show("verify_detached/1", &r);
+	pgp_result_clear(&r);
+
+	memcpy(changed, part, sizeof part);
+	memcpy(strstr(changed, "fixed"), "wrong", 5);
+	assert_int_equal(pgp_verify_detached(T.pgp, changed, strlen(changed), sig,
+					     len, &r),
+			 TDK_OK);
+	assert_int_equal(r.n_sigs, 1);
+	assert_int_equal(r.sigs[0].state, PGP_SIG_BAD);
+	show("verify_detached/2", &r);
+	pgp_result_clear(&r);
+
+	/* Not a signature at all. */
+	assert_int_equal(pgp_verify_detached(T.pgp, part, strlen(part), "hello", 5,
+					     &r),
+			 TDK_OK);
+	assert_int_equal(r.decrypt, PGP_NOT_ENCRYPTED);
+	assert_int_equal(r.n_sigs, 0);
+	assert_true(r.detail[0] != '\0');
+	show("verify_detached/3", &r);
+	pgp_result_clear(&r);
+	free(sig);
+}
+
+static void verify_clearsigned(void **state)
+{
+	static const char cmd[] = "assign IPA#12345678 to alice\n";
+	struct pgp_result r;
+	size_t len;
+	char *msg, *p;
+
+	(void)state;
+	msg = gpg_make(T.signer, cmd, strlen(cmd), &len, "-u", "alice@desk.example",
+		       "--clearsign", NULL);
+	assert_int_equal(pgp_verify_inline(T.pgp, msg, len, &r), TDK_OK);
+	assert_int_equal(r.n_sigs, 1);
+	assert_int_equal(r.sigs[0].state, PGP_SIG_GOOD);
+	assert_string_equal(r.sigs[0].fingerprint, FPR_ALICE);
+	assert_non_null(r.plaintext);
+	assert_non_null(strstr((char *)r.plaintext, "assign IPA#12345678 to alice"));
+	show("verify_clearsigned/1", &r);
+	pgp_result_clear(&r);
+
+	p = strstr(msg, "to alice");
+	assert_non_null(p);
+	memcpy(p, "to mallo", 8);
+	assert_int_equal(pgp_verify_inline(T.pgp, msg, len, &r), TDK_OK);
+	assert_int_equal(r.n_sigs, 1);
+	assert_int_equal(r.sigs[0].state, PGP_SIG_BAD);
+	show("verify_clearsigned/2", &r);
+	pgp_result_clear(&r);
+	free(msg);
+}
+
+static void verify_more_than_four_signatures(void **state)
+{
+	struct pgp_result r;
+	size_t len;
+	char *msg;
+
+	(void)state;
+	msg = gpg_make(T.signer, report, strlen(report), &len, "-u",
+		       "discoverer@example.org", "-u", "alice@desk.example", "-u",
+		       "outsider@example.net", "-u", "security@operator.example",
+		       "-u", "bob@desk.example", "--sign", NULL);
+	assert_int_equal(pgp_verify_inline(T.pgp, msg, len, &r), TDK_OK);
+	assert_int_equal(r.n_sigs, 4);
+	assert_non_null(strstr(r.detail, "5 signatures"));
+	for (size_t i = 0; i < r.n_sigs; i++)
+		assert_int_equal(strlen(r.sigs[i].fingerprint), 40);
+	show("verify_more_than_four_signatures/1", &r);
+	pgp_result_clear(&r);
+	free(msg);
+}
+
+static void output_cap(void **state)
+{
+	struct pgp_result r;
+	char big[10240];
+	struct pgp *p;
+	size_t len;
+	char *msg;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof big; i++)
+		big[i] = (char)('a' + (i * 7 + i / 13) % 26);
+	msg = gpg_make(T.signer, big, sizeof big, &len, "-r", DESK, "--encrypt",
+		       NULL);
+	p = make_pgp(T.desk, 30000, 2, 100);
+	assert_int_equal(pgp_decrypt(p, msg, len, &r), TDK_OK);
+	assert_int_equal(r.decrypt, PGP_DECRYPT_FAILED);
+	assert_non_null(strstr(r.detail, "exceeds 100 bytes"));
+	assert_null(r.plaintext);
+	show("output_cap/1", &r);
+	pgp_result_clear(&r);
+	pgp_free(p);
+
+	/* Exactly at the cap is fine. */
+	p = make_pgp(T.desk, 30000, 2, sizeof big);
+	assert_int_equal(pgp_decrypt(p, msg, len, &r), TDK_OK);
+	assert_int_equal(r.decrypt, PGP_DECRYPTED);
+	assert_int_equal(r.plaintext_len, sizeof big);
+	assert_memory_equal(r.plaintext, big, sizeof big);
+	show("output_cap/2", &r);
+	pgp_result_clear(&r);
+	pgp_free(p);
+	free(msg);
+}
+
+/* A gpg-agent that accepts connections and never says a word. */
+static void budget_with_stuck_agent(void **state)
+{
+	static const char *const keys[] = { "desk-cv25519", NULL };
+	char home[64] = "", sock[PATH_MAX];
+	char *kill_argv[] = { "gpgconf", "--homedir", home, "--kill", "gpg-agent",
+			      NULL };
+	struct sockaddr_un sa;
+	struct pgp_result r;
+	struct pgp *p;
+	int64_t t0, elapsed;
+	int fd, threads;
+	size_t len;
+	char *msg;
+
+	(void)state;
+	msg = gpg_make(T.signer, report, strlen(report), &len, "-r", DESK,
+		       "--encrypt", NULL);
+	assert_int_equal(new_home(home, sizeof home, keys), 0);
+	assert_int_equal(run(kill_argv, NULL, NULL), 0);
+	snprintf(sock, sizeof sock, "%s/S.gpg-agent", home);
+	for (int i = 0; i < 100 && access(sock, F_OK) == 0; i++)
+		sleep_ms(20);
+	unlink(sock);
+	fd = socket(AF_UNIX, SOCK_STREAM, 0);
+	assert_true(fd >= 0);
+	memset(&sa, 0, sizeof sa);
+	sa.sun_family = AF_UNIX;
+	assert_true(strlen(sock) < sizeof sa.sun_path);
+	strcpy(sa.sun_path, sock);
+	assert_int_equal(bind(fd, (struct sockaddr *)&sa, sizeof sa), 0);
+	assert_int_equal(listen(fd, 16), 0);
+
+	threads = thread_count();
+	p = make_pgp(home, 500, 2, 1 << 20);
+	t0 = mono_ms();
+	assert_int_equal(pgp_decrypt(p, msg, len, &r), TDK_OK);
+	elapsed = mono_ms() - t0;
+	assert_int_equal(r.decrypt, PGP_DECRYPT_DEFERRED);
+	assert_string_equal(r.detail, "time budget 500 ms exhausted");
+	assert_null(r.plaintext);
+	assert_true(elapsed >= 450 && elapsed < 700);
+	show("budget_with_stuck_agent/1", &r);
+	pgp_result_clear(&r);
+
+	/* The abandoned decryption keeps its slot while its gpg runs: with
+	 * max 2, one more starts (and is abandoned too); the third finds no
+	 * slot within its budget... */
+	t0 = mono_ms();
+	assert_int_equal(pgp_decrypt(p, msg, len, &r), TDK_OK);
+	assert_int_equal(r.decrypt, PGP_DECRYPT_DEFERRED);
+	show("budget_with_stuck_agent/2", &r);
+	pgp_result_clear(&r);
+	assert_int_equal(pgp_decrypt(p, msg, len, &r), TDK_OK);
+	elapsed = mono_ms() - t0;
+	assert_int_equal(r.decrypt, PGP_DECRYPT_DEFERRED);
+	assert_non_null(strstr(r.detail, "no decryption slot free within 500 ms"));
+	assert_true(elapsed < 1200);
+	show("budget_with_stuck_agent/3", &r);
+	pgp_result_clear(&r);
+	pgp_free(p); /* waits for nothing */
+
+	/* ...and once the "agent" goes away, gpg ends and so do the workers. */
+	close(fd);
+	unlink(sock);
+	assert_true(wait_threads(threads, 30000));
+	cleanup_home(home);
+	free(msg);
+}
+
+static void budget_too_small(void **state)
+{
+	struct pgp_result r;
+	struct pgp *p;
+	int64_t t0, elapsed;
+	int threads;
+	size_t len;
+	char *msg;
+
+	(void)state;
+	msg = gpg_make(T.signer, report, strlen(report), &len, "-r", DESK,
+		       "--encrypt", NULL);
+	threads = thread_count();
+	p = make_pgp(T.desk, 1, 1, 1 << 20);
+	t0 = mono_ms();
+	assert_int_equal(pgp_decrypt(p, msg, len, &r), TDK_OK);
+	elapsed = mono_ms() - t0;
+	assert_int_equal(r.decrypt, PGP_DECRYPT_DEFERRED);
+	assert_string_equal(r.detail, "time budget 1 ms exhausted");
+	assert_true(elapsed < 201);
+	show("budget_too_small/1", &r);
+	pgp_result_clear(&r);
+	pgp_free(p);
+	assert_true(wait_threads(threads, 30000));
+	free(msg);
+}
+
+static void agent_unavailable(void **state)
+{
+	static const char *const keys[] = { "desk-cv25519", NULL };
+	char home[64] = "", conf[PATH_MAX];
+	char *kill_argv[] = { "gpgconf", "--homedir", home, "--kill", "gpg-agent",
+			      NULL };
+	struct pgp_result r;
+	struct pgp *p;
+	FILE *f;
+	size_t len;
+	char *msg;
+
+	(void)state;
+	msg = gpg_make(T.signer, report, strlen(report), &len, "-r", DESK,
+		       "--encrypt", NULL);
+	assert_int_equal(new_home(home, sizeof home, keys), 0);
+	assert_int_equal(run(kill_argv, NULL, NULL), 0);
+	snprintf(conf, sizeof conf, "%s/gpg.conf", home);
+	f = fopen(conf, "a");
+	assert_non_null(f);
+	fputs("no-autostart\n", f);
+	fclose(f);
+
+	p = make_pgp(home, 20000, 1, 1 << 20);
+	assert_int_equal(pgp_decrypt(p, msg, len, &r), TDK_OK);
+	assert_int_equal(r.decrypt, PGP_DECRYPT_DEFERRED);
+	assert_non_null(strstr(r.detail, "gpg-agent unavailable"));
+	assert_null(r.plaintext);
+	show("agent_unavailable/1", &r);
+	pgp_result_clear(&r);
+	pgp_free(p);
+	cleanup_home(home);
+	free(msg);
+}
+
+/* -------------------------------------------------------- concurrency */
+
+#define N_THREADS 8
+#define N_EACH 10
+
+struct conc {
+	struct pgp *p;
+	const char *msg;
+	size_t len;
+	int decrypted, other;
+	char detail[200];
+	pthread_mutex_t mu;
+	volatile int stop;
+	int max_gpg; /* most gpg processes on desk seen at once */
+};
+
+static void *conc_worker(void *arg)
+{
+	struct conc *c = arg;
+
+	for (int i = 0; i < N_EACH; i++) {
+		struct pgp_result r;
+		int rc = pgp_decrypt(c->p, c->msg, c->len, &r);
+		bool ok = rc == TDK_OK && r.decrypt == PGP_DECRYPTED &&
+			  r.plaintext_len == strlen(report) &&
+			  memcmp(r.plaintext, report, strlen(report)) == 0;
+
+		pthread_mutex_lock(&c->mu);
+		if (ok) {
+			c->decrypted++;
+		} else {
+			c->other++;
+			snprintf(c->detail, sizeof c->detail, "rc %d, %s: %s", rc,
+				 pgp_decrypt_state_name(r.decrypt), r.detail);
+		}
+		pthread_mutex_unlock(&c->mu);
+		pgp_result_clear(&r);
+	}
+	return NULL;
+}
+
+/* Counts running gpg processes (not gpg-agent) working on home. */
+static int count_gpg(const char *home)
+{
+	DIR *d = opendir("/proc");
+	struct dirent *e;
+	int n = 0;
+
+	if (d == NULL)
+		return 0;
+	while ((e = readdir(d)) != NULL) {
+		char path[300], buf[4096];
+		ssize_t got;
+		int fd;
+
+		if (e->d_name[0] < '0' || e->d_name[0] > '9')
+			continue;
+		snprintf(path, sizeof path, "/proc/%s/cmdline", e->d_name);
+		fd = open(path, O_RDONLY);
+		if (fd < 0)
+			continue;
+		got = read(fd, buf, sizeof buf - 1);
+		close(fd);
+		if (got <= 0)
+			continue;
+		buf[got] = '\0';
+		/* argv[0] is "gpg" or ".../gpg"; then look for home in argv. */
+		{
+			const char *base = strrchr(buf, '/');
+
+			base = base ? base + 1 : buf;
+			if (strcmp(base, "gpg") != 0)
+				continue;
+		}
+		for (ssize_t off = 0; off < got; off += (ssize_t)strlen(buf + off) + 1) {
+			if (strcmp(buf + off, home) == 0) {
+				n++;
+				break;
+			}
+		}
+	}
+	closedir(d);
+	return n;
+}
+
+static void *conc_sampler(void *arg)
+{
+	struct conc *c = arg;
+
+	while (!c->stop) {
+		int n = count_gpg(T.desk);
+
+		if (n > c->max_gpg)
+			c->max_gpg = n;
+		sleep_ms(2);
+	}
+	return NULL;
+}
+
+static void concurrency(void **state)
+{
+	pthread_t th[N_THREADS], sampler;
+	struct conc c;
+	size_t len;
+	char *msg;
+
+	(void)state;
+	msg = gpg_make(T.signer, report, strlen(report), &len, "-r", DESK, "-u",
+		       "discoverer@example.org", "--encrypt", "--sign", NULL);
+	memset(&c, 0, sizeof c);
+	pthread_mutex_init(&c.mu, NULL);
+	c.p = make_pgp(T.desk, 120000, 2, 1 << 20);
+	c.msg = msg;
+	c.len = len;
+	assert_int_equal(pthread_create(&sampler, NULL, conc_sampler, &c), 0);
+	for (int i = 0; i < N_THREADS; i++)
+		assert_int_equal(pthread_create(&th[i], NULL, conc_worker, &c), 0);
+	for (int i = 0; i < N_THREADS; i++)
+		pthread_join(th[i], NULL);
+	c.stop = 1;
+	pthread_join(sampler, NULL);
+	pgp_free(c.p);
+	pthread_mutex_destroy(&c.mu);
+	if (c.other)
+		print_message("# %d failed, last: %s\n", c.other, c.detail);
+	print_message("# at most %d gpg processes at once\n", c.max_gpg);
+	assert_int_equal(c.other, 0);
+	assert_int_equal(c.decrypted, N_THREADS * N_EACH);
+	assert_true(c.max_gpg <= 2);
+	free(msg);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(state_names),
+		cmocka_unit_test(new_checks_home_mode),
+		cmocka_unit_test(new_checks_ranges),
+		cmocka_unit_test(decrypt_unsigned),
+		cmocka_unit_test(decrypt_signed_by_discoverer),
+		cmocka_unit_test(decrypt_with_rsa_desk_key),
+		cmocka_unit_test(decrypt_for_someone_else),
+		cmocka_unit_test(decrypt_garbage),
+		cmocka_unit_test(decrypt_symmetric),
+		cmocka_unit_test(decrypt_signed_by_revoked_key),
+		cmocka_unit_test(decrypt_signed_by_unknown_key),
+		cmocka_unit_test(decrypt_signed_only_message),
+		cmocka_unit_test(verify_expired_key),
+		cmocka_unit_test(verify_tampered_signed_data),
+		cmocka_unit_test(verify_detached),
+		cmocka_unit_test(verify_clearsigned),
+		cmocka_unit_test(verify_more_than_four_signatures),
+		cmocka_unit_test(output_cap),
+		cmocka_unit_test(budget_with_stuck_agent),
+		cmocka_unit_test(budget_too_small),
+		cmocka_unit_test(agent_unavailable),
+		cmocka_unit_test(concurrency),
+	};
+
+	return cmocka_run_group_tests_name("pgp", tests, group_setup,
+					   group_teardown);
+}
