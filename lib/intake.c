@@ -7,6 +7,7 @@
  * for 取扱番号 lines and DSNs for the failed recipient), then classify.
  * Every result is data on the entry; only caps refuse a mail.
  */
+#define _GNU_SOURCE /* memmem */
 #include "intake.h"
 
 #include <gmime/gmime.h>
@@ -242,6 +243,17 @@ static void record_signatures(struct walk *w, const struct pgp_result *r,
 	}
 }
 
+/* A decryption whose output was over the cap refuses the mail. */
+static bool refuse_if_too_large(struct walk *w, const struct pgp_result *r)
+{
+	if (!r->output_exceeded &&
+	    !(r->decrypt == PGP_DECRYPTED && r->plaintext_len > w->cfg->limits.decrypted_size))
+		return false;
+	refuse(w, "552", "5.3.4", "decrypted content exceeds the limit of %zu bytes",
+	       w->cfg->limits.decrypted_size);
+	return true;
+}
+
 /* Records a decryption outcome; the first one decides the entry's state. */
 static void record_decryption(struct walk *w, const struct pgp_result *r)
 {
@@ -369,25 +381,20 @@ static void walk_encrypted(struct walk *w, GMimeMultipart *mp, size_t depth)
 	}
 	pgp_decrypt(w->pgp, cipher->data, cipher->len, &r);
 	g_byte_array_unref(cipher);
-	record_decryption(w, &r);
-	if (r.decrypt == PGP_DECRYPTED && r.plaintext != NULL) {
-		if (r.plaintext_len > w->cfg->limits.decrypted_size) {
-			refuse(w, "552", "5.3.4",
-			       "decrypted content exceeds the limit of %zu bytes",
-			       w->cfg->limits.decrypted_size);
-		} else {
-			record_signatures(w, &r, true);
-			if (w->decrypted == NULL)
-				w->decrypted = g_bytes_new(r.plaintext, r.plaintext_len);
-			inner = parse_entity(r.plaintext, r.plaintext_len);
-			if (inner != NULL) {
-				const char *subject = raw_header(inner, "Subject");
+	if (!refuse_if_too_large(w, &r))
+		record_decryption(w, &r);
+	if (r.decrypt == PGP_DECRYPTED && r.plaintext != NULL && !w->over_limit) {
+		record_signatures(w, &r, true);
+		if (w->decrypted == NULL)
+			w->decrypted = g_bytes_new(r.plaintext, r.plaintext_len);
+		inner = parse_entity(r.plaintext, r.plaintext_len);
+		if (inner != NULL) {
+			const char *subject = raw_header(inner, "Subject");
 
-				if (subject != NULL && w->inner_subject_raw == NULL)
-					w->inner_subject_raw = g_strdup(subject);
-				walk_object(w, inner, depth + 1, true);
-				g_object_unref(inner);
-			}
+			if (subject != NULL && w->inner_subject_raw == NULL)
+				w->inner_subject_raw = g_strdup(subject);
+			walk_object(w, inner, depth + 1, true);
+			g_object_unref(inner);
 		}
 	}
 	pgp_result_clear(&r);
@@ -436,7 +443,7 @@ static void walk_inline_pgp(struct walk *w, const char *text, size_t len,
 {
 	static const char begin_message[] = "-----BEGIN PGP MESSAGE-----";
 	static const char begin_signed[] = "-----BEGIN PGP SIGNED MESSAGE-----";
-	const char *block = g_strstr_len(text, (gssize)len, begin_message);
+	const char *block = memmem(text, len, begin_message, sizeof begin_message - 1);
 	struct pgp_result r = { 0 };
 
 	if (block != NULL) {
@@ -446,24 +453,19 @@ static void walk_inline_pgp(struct walk *w, const char *text, size_t len,
 			return;
 		}
 		pgp_decrypt(w->pgp, block, len - (size_t)(block - text), &r);
-		record_decryption(w, &r);
-		if (r.decrypt == PGP_DECRYPTED && r.plaintext != NULL) {
-			if (r.plaintext_len > w->cfg->limits.decrypted_size) {
-				refuse(w, "552", "5.3.4",
-				       "decrypted content exceeds the limit of %zu bytes",
-				       w->cfg->limits.decrypted_size);
-			} else {
-				record_signatures(w, &r, true);
-				if (w->decrypted == NULL)
-					w->decrypted = g_bytes_new(r.plaintext, r.plaintext_len);
-				scan_text_for_case(w, (const char *)r.plaintext,
-						   MIN(r.plaintext_len, MAX_TEXT_SCAN));
-			}
+		if (!refuse_if_too_large(w, &r))
+			record_decryption(w, &r);
+		if (r.decrypt == PGP_DECRYPTED && r.plaintext != NULL && !w->over_limit) {
+			record_signatures(w, &r, true);
+			if (w->decrypted == NULL)
+				w->decrypted = g_bytes_new(r.plaintext, r.plaintext_len);
+			scan_text_for_case(w, (const char *)r.plaintext,
+					   MIN(r.plaintext_len, MAX_TEXT_SCAN));
 		}
 		pgp_result_clear(&r);
 		return;
 	}
-	block = g_strstr_len(text, (gssize)len, begin_signed);
+	block = memmem(text, len, begin_signed, sizeof begin_signed - 1);
 	if (block != NULL && crypto_allowed(w)) {
 		pgp_verify_inline(w->pgp, block, len - (size_t)(block - text), &r);
 		record_signatures(w, &r, inside_encryption);
@@ -501,31 +503,50 @@ static void read_delivery_status(struct walk *w, GMimePart *part)
 	}
 }
 
+/* True for a charset whose bytes are already UTF-8 (or no charset at all). */
+static bool is_utf8_charset(const char *charset)
+{
+	return charset == NULL || g_ascii_strcasecmp(charset, "utf-8") == 0 ||
+	       g_ascii_strcasecmp(charset, "us-ascii") == 0;
+}
+
 static void walk_leaf(struct walk *w, GMimePart *part, bool inside_encryption)
 {
 	GMimeContentType *type = g_mime_object_get_content_type(GMIME_OBJECT(part));
-	g_autofree char *text = NULL;
+	GByteArray *bytes = NULL;
+	char *text = NULL;
 	size_t len;
 
 	if (g_mime_content_type_is_type(type, "message", "delivery-status")) {
 		read_delivery_status(w, part);
 		return;
 	}
-	if (!g_mime_content_type_is_type(type, "text", "plain") &&
-	    !g_mime_content_type_is_type(type, "application", "pgp-encrypted") &&
-	    !(g_mime_content_type_is_type(type, "text", "*") &&
-	      !g_mime_content_type_is_type(type, "text", "html")))
+	if (!g_mime_content_type_is_type(type, "text", "*") ||
+	    g_mime_content_type_is_type(type, "text", "html") ||
+	    !GMIME_IS_TEXT_PART(part))
 		return;
-	if (g_mime_content_type_is_type(type, "application", "pgp-encrypted"))
-		return; /* the version part of multipart/encrypted, or stray */
-	text = g_mime_text_part_get_text(GMIME_TEXT_PART(part));
-	if (text == NULL)
-		return;
-	len = strlen(text);
-	if (len > MAX_TEXT_SCAN)
-		len = MAX_TEXT_SCAN;
-	walk_inline_pgp(w, text, len, inside_encryption);
-	scan_text_for_case(w, text, len);
+	/* UTF-8 text is searched as bytes, so a NUL does not end it early;
+	 * other charsets are converted by GMime first. */
+	if (is_utf8_charset(g_mime_text_part_get_charset(GMIME_TEXT_PART(part)))) {
+		bytes = part_bytes(part, MAX_TEXT_SCAN);
+		if (bytes == NULL)
+			return;
+		text = (char *)bytes->data;
+		len = bytes->len;
+	} else {
+		text = g_mime_text_part_get_text(GMIME_TEXT_PART(part));
+		if (text == NULL)
+			return;
+		len = MIN(strlen(text), MAX_TEXT_SCAN);
+	}
+	if (len > 0) {
+		walk_inline_pgp(w, text, len, inside_encryption);
+		scan_text_for_case(w, text, len);
+	}
+	if (bytes != NULL)
+		g_byte_array_unref(bytes);
+	else
+		g_free(text);
 }
 
 static void walk_object(struct walk *w, GMimeObject *object, size_t depth,
@@ -760,6 +781,8 @@ int intake_process(const struct intake_config *cfg, struct pgp *pgp,
 	}
 	original = strip_trust_headers(message, len);
 	data = g_bytes_get_data(original, &size);
+	if (data == NULL)
+		data = ""; /* an empty mail: GMime wants a buffer all the same */
 	header_len = header_section_length(data, size);
 	if (header_len > cfg->limits.header_size) {
 		refuse(&w, "552", "5.3.4", "header section exceeds the limit of %zu bytes",

@@ -99,8 +99,7 @@ struct job {
 	bool plaintext_seen;
 	bool symmetric;
 	bool passphrase_asked;
-	gpgme_error_t status_err; /* first nonzero ERROR/FAILURE code */
-	char status_err_where[32];
+	gpgme_error_t status_err; /* from ERROR/FAILURE lines, see status_seen */
 
 	struct pgp_result res; /* the answer, handed over when done */
 	int rc;                /* TDK_OK or TDK_ENOMEM */
@@ -125,6 +124,22 @@ static void init_gpgme(void)
 		gpgme_set_locale(NULL, LC_MESSAGES, lc);
 #endif
 	init_err = gpgme_engine_check_version(GPGME_PROTOCOL_OpenPGP);
+}
+
+/* Thread-safe error texts (gpgme_strerror() and strerror() are not). */
+struct errtext {
+	char s[96];
+};
+
+static const char *gerr(gpgme_error_t e, struct errtext *t)
+{
+	gpgme_strerror_r(e, t->s, sizeof t->s);
+	return t->s;
+}
+
+static const char *syserr(int e, struct errtext *t)
+{
+	return gerr(gpgme_error_from_errno(e), t);
 }
 
 /* Appends to the detail text, separated by "; ". */
@@ -300,12 +315,14 @@ static bool is_corrupt(gpgme_error_t e)
 /* Sets a deferral for a transient error e. */
 static void defer_transient(struct pgp_result *r, gpgme_error_t e)
 {
+	struct errtext et;
+
 	if (is_agent_error(e))
 		set_state(r, PGP_DECRYPT_DEFERRED, "gpg-agent unavailable: %s",
-			  gpgme_strerror(e));
+			  gerr(e, &et));
 	else
 		set_state(r, PGP_DECRYPT_DEFERRED, "transient gpg failure: %s",
-			  gpgme_strerror(e));
+			  gerr(e, &et));
 }
 
 /* ------------------------------------------------------- gpgme callbacks */
@@ -325,7 +342,7 @@ static ssize_t out_write(void *hook, const void *buf, size_t size)
 
 		while (cap < ob->len + size + 1)
 			cap = cap > SIZE_MAX / 2 ? SIZE_MAX : cap * 2;
-		if (cap > ob->max + 1)
+		if (ob->max < SIZE_MAX && cap > ob->max + 1)
 			cap = ob->max + 1;
 		/* No realloc: the old buffer (plaintext) is wiped, not left
 		 * behind on the heap. */
@@ -427,15 +444,8 @@ static gpgme_error_t status_seen(void *hook, const char *keyword,
 		 * reason behind it. */
 		if (v != 0 && (j->status_err == 0 ||
 			       (!is_transient(j->status_err) &&
-				is_transient((gpgme_error_t)v)))) {
-			size_t n = strcspn(args, " ");
-
-			if (n >= sizeof j->status_err_where)
-				n = sizeof j->status_err_where - 1;
-			memcpy(j->status_err_where, args, n);
-			j->status_err_where[n] = '\0';
+				is_transient((gpgme_error_t)v))))
 			j->status_err = (gpgme_error_t)v;
-		}
 	}
 	return 0;
 }
@@ -579,6 +589,7 @@ static void check_no_seckey(struct job *j, gpgme_decrypt_result_t dr)
 	const char *have = NULL;
 	char ids[80] = "";
 	size_t n_ids = 0;
+	struct errtext et;
 
 	for (gpgme_recipient_t rc = dr ? dr->recipients : NULL; rc; rc = rc->next) {
 		size_t used = strlen(ids);
@@ -622,7 +633,7 @@ static void check_no_seckey(struct job *j, gpgme_decrypt_result_t dr)
 		defer_transient(r, e);
 		if (!is_transient(e))
 			set_state(r, PGP_DECRYPT_DEFERRED,
-				  "cannot list secret keys: %s", gpgme_strerror(e));
+				  "cannot list secret keys: %s", gerr(e, &et));
 	} else if (n_secret == 0) {
 		set_state(r, PGP_DECRYPT_DEFERRED,
 			  "gpg-agent unavailable: no secret key reachable");
@@ -642,6 +653,7 @@ static void run_decrypt(struct job *j)
 	gpgme_decrypt_result_t dr;
 	gpgme_error_t e;
 	bool any_recipient;
+	struct errtext et;
 
 	e = gpgme_op_decrypt_verify(j->ctx, j->in, j->out);
 	dr = gpgme_op_decrypt_result(j->ctx);
@@ -650,6 +662,7 @@ static void run_decrypt(struct job *j)
 	if (j->ob.exceeded) {
 		set_state(r, PGP_DECRYPT_FAILED, "decrypted output exceeds %zu bytes",
 			  j->ob.max);
+		r->output_exceeded = true;
 	} else if (!e) {
 		r->decrypt = PGP_DECRYPTED;
 		take_output(j);
@@ -689,21 +702,27 @@ static void run_decrypt(struct job *j)
 			  dr->unsupported_algorithm);
 	} else if (is_corrupt(e)) {
 		set_state(r, PGP_DECRYPT_FAILED, "corrupt data: %s",
-			  gpgme_strerror(j->status_err && gpg_err_code(e) ==
+			  gerr(j->status_err && gpg_err_code(e) ==
 						 GPG_ERR_DECRYPT_FAILED
-					 ? j->status_err : e));
+					 ? j->status_err : e, &et));
 	} else {
 		set_state(r, PGP_DECRYPT_FAILED, "decryption failed: %s",
-			  gpgme_strerror(e));
+			  gerr(e, &et));
 	}
-	if (r->decrypt != PGP_DECRYPTED && r->decrypt != PGP_NOT_ENCRYPTED)
+	if (r->decrypt != PGP_DECRYPTED && r->decrypt != PGP_NOT_ENCRYPTED) {
 		outbuf_wipe(&j->ob);
+		/* Signatures over content that is not returned (a manipulated
+		 * message may still carry a good one) mean nothing. */
+		memset(r->sigs, 0, sizeof r->sigs);
+		r->n_sigs = 0;
+	}
 }
 
 static void run_verify(struct job *j)
 {
 	struct pgp_result *r = &j->res;
 	gpgme_error_t e;
+	struct errtext et;
 
 	if (j->kind == JOB_VERIFY_DETACHED)
 		e = gpgme_op_verify(j->ctx, j->in, j->signed_part, NULL);
@@ -726,7 +745,7 @@ static void run_verify(struct job *j)
 		detail_add(r, "no OpenPGP signature found");
 	else if (e)
 		detail_add(r, "%s: %s", is_corrupt(e) ? "corrupt data" :
-			   "verification failed", gpgme_strerror(e));
+			   "verification failed", gerr(e, &et));
 	else if (r->n_sigs == 0)
 		detail_add(r, "no signature");
 	if (j->kind == JOB_VERIFY_INLINE && !e)
@@ -869,6 +888,7 @@ static int run_job(struct pgp *p, enum job_kind kind, const void *data,
 	gpgme_error_t e;
 	int running = 0, rc;
 	bool done;
+	struct errtext et;
 
 	if (out == NULL)
 		return TDK_EINVAL;
@@ -908,7 +928,7 @@ static int run_job(struct pgp *p, enum job_kind kind, const void *data,
 		rc = gpg_err_code(e) == GPG_ERR_ENOMEM ? TDK_ENOMEM : TDK_OK;
 		if (rc == TDK_OK)
 			set_state(out, PGP_DECRYPT_DEFERRED, "gpg unavailable: %s",
-				  gpgme_strerror(e));
+				  gerr(e, &et));
 		goto fail;
 	}
 
@@ -922,8 +942,8 @@ static int run_job(struct pgp *p, enum job_kind kind, const void *data,
 	if (rc != 0) {
 		j->refs = 1;
 		set_state(out, PGP_DECRYPT_DEFERRED,
-			  "cannot start a worker thread: %s", strerror(rc));
-		msg_warn("pgp: cannot start a worker thread: %s", strerror(rc));
+			  "cannot start a worker thread: %s", syserr(rc, &et));
+		msg_warn("pgp: cannot start a worker thread: %s", et.s);
 		rc = TDK_OK;
 		goto fail;
 	}
@@ -992,12 +1012,13 @@ static int check_home(const char *path, tdk_err *err)
 {
 	struct stat st;
 	unsigned mode;
+	struct errtext et;
 
 	if (stat(path, &st) != 0) {
 		int e = errno;
 
 		return tdk_err_set(err, e == ENOENT ? TDK_ENOENT : TDK_EPERM,
-				   "GnuPG home %s: %s", path, strerror(e));
+				   "GnuPG home %s: %s", path, syserr(e, &et));
 	}
 	mode = (unsigned)(st.st_mode & 07777);
 	if (!S_ISDIR(st.st_mode))
@@ -1024,6 +1045,7 @@ static int check_home(const char *path, tdk_err *err)
 
 int pgp_new(const struct pgp_config *cfg, struct pgp **out, tdk_err *err)
 {
+	struct errtext et;
 	struct pgp *p;
 	char *home;
 	int rc;
@@ -1044,6 +1066,7 @@ int pgp_new(const struct pgp_config *cfg, struct pgp **out, tdk_err *err)
 		return tdk_err_set(err, TDK_ERANGE,
 				   "OpenPGP output cap must be at least 1 byte");
 
+	pthread_once(&init_once, init_gpgme);
 	home = cfg->gnupg_home ? strdup(cfg->gnupg_home) : default_home();
 	if (home == NULL)
 		return tdk_err_set(err, TDK_ENOMEM,
@@ -1059,11 +1082,10 @@ int pgp_new(const struct pgp_config *cfg, struct pgp **out, tdk_err *err)
 		home = NULL;
 	}
 
-	pthread_once(&init_once, init_gpgme);
 	if (init_err) {
 		free(home);
 		return tdk_err_set(err, TDK_ECRYPTO, "GnuPG (gpg) is not usable: %s",
-				   gpgme_strerror(init_err));
+				   gerr(init_err, &et));
 	}
 
 	p = calloc(1, sizeof *p);

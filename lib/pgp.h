@@ -33,6 +33,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <stdbool.h>
+
 #include "status.h"
 
 struct pgp_config {
@@ -80,6 +82,7 @@ struct pgp_result {
 	 * there is none. Free with pgp_result_clear(), which also wipes it. */
 	unsigned char *plaintext;
 	size_t plaintext_len;
+	bool output_exceeded; /* failed because of max_output */
 };
 
 struct pgp; /* shared by threads; thread-safe */
@@ -111,6 +114,7 @@ void pgp_free(struct pgp *p);
  *   PGP_DECRYPT_DEFERRED  detail: "time budget N ms exhausted", "no
  *                         decryption slot free within N ms", "gpg-agent
  *                         unavailable: ...".
+ * When FAILED or DEFERRED there is no plaintext and no signature.
  * A "no secret key" answer from gpg is double-checked against the secret
  * keys gpg-agent knows (one more gpg run, only on that path), so an agent
  * outage is deferred rather than recorded as undecryptable.

@@ -52,4 +52,11 @@ n_lines=$(printf '%s\n' "$out" | grep -c ' = ')
 n_keys=$(grep -cE '^[[:space:]]+[a-z_]+[[:space:]]*=' "$example")
 tap_is "every setting printed appears in the example file" "$n_lines" "$n_keys"
 
+manual="$TOP_SRCDIR/conf/todoke.conf.5"
+undocumented=
+for key in $(printf '%s\n' "$out" | sed 's/ = .*//'); do
+	grep -q "^\.B $key\$" "$manual" || undocumented="$undocumented $key"
+done
+tap_is "todoke.conf(5) documents every setting" "$undocumented" ""
+
 tap_done

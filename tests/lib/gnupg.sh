@@ -96,6 +96,8 @@ gnupg_new_home() {
 }
 
 gnupg_cleanup() {
+	# The homes are mktemp paths under /tmp: no blanks, no glob characters.
+	# shellcheck disable=SC2086
 	[ $# -gt 0 ] || set -- $_gnupg_homes
 	for _gnupg_h in "$@"; do
 		case $_gnupg_h in
@@ -126,6 +128,7 @@ _gnupg_hook_exit() {
 	# The previous trap is listed as a single-quoted word: let eval unquote it.
 	_gnupg_prev_cmd=
 	[ -z "$_gnupg_prev" ] || eval "_gnupg_prev_cmd=$_gnupg_prev"
+	# shellcheck disable=SC2064 # the previous trap is inlined now, on purpose
 	trap "gnupg_cleanup; ${_gnupg_prev_cmd:-:}" EXIT
 	_gnupg_hooked=yes
 }

@@ -23,6 +23,7 @@
 #include <limits.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -53,8 +54,10 @@ static struct {
 	char desk[64];
 	char signer[64];
 	char stranger[64];
-	struct pgp *pgp; /* on desk, budget 30 s, 2 at once, 1 MiB */
-} T;
+	char extra[2][64]; /* homes of single tests, removed on failure too */
+	int fake_agent;    /* listening socket of the stuck "agent", or -1 */
+	struct pgp *pgp;   /* on desk, budget 30 s, 2 at once, 1 MiB */
+} T = { .fake_agent = -1 };
 
 /* ------------------------------------------------------------- helpers */
 
@@ -375,7 +378,11 @@ static int group_teardown(void **state)
 	char *argv[] = { "rm", "-rf", T.work, NULL };
 
 	(void)state;
+	if (T.fake_agent >= 0)
+		close(T.fake_agent);
 	pgp_free(T.pgp);
+	for (int i = 0; i < 2; i++)
+		cleanup_home(T.extra[i]);
 	cleanup_home(T.desk);
 	cleanup_home(T.signer);
 	cleanup_home(T.stranger);
@@ -404,7 +411,7 @@ static void state_names(void **state)
 static void new_checks_home_mode(void **state)
 {
 	struct pgp_config cfg = { NULL, 1000, 1, 1000 };
-	struct pgp *p = (struct pgp *)&cfg;
+	struct pgp *p = (struct pgp *)&cfg; /* not NULL: pgp_new must reset it */
 	char dir[PATH_MAX];
 	tdk_err err;
 
@@ -466,6 +473,38 @@ static void new_checks_ranges(void **state)
 	assert_int_equal(pgp_new(&cfg, &p, &err), TDK_OK);
 	pgp_free(p);
 	assert_int_equal(pgp_new(NULL, &p, &err), TDK_EINVAL);
+}
+
+/* gnupg_home NULL: $GNUPGHOME, checked the same way, found by gpg. */
+static void new_default_home(void **state)
+{
+	struct pgp_config cfg = { NULL, 30000, 1, 1000 };
+	char dir[PATH_MAX];
+	struct pgp_result r;
+	struct pgp *p = NULL;
+	tdk_err err;
+	size_t len;
+	char *msg;
+
+	(void)state;
+	msg = gpg_make(T.signer, report, strlen(report), &len, "-r", DESK,
+		       "--encrypt", NULL);
+	assert_int_equal(setenv("GNUPGHOME", T.desk, 1), 0);
+	assert_int_equal(pgp_new(&cfg, &p, &err), TDK_OK);
+	assert_int_equal(pgp_decrypt(p, msg, len, &r), TDK_OK);
+	assert_int_equal(r.decrypt, PGP_DECRYPTED);
+	pgp_result_clear(&r);
+	pgp_free(p);
+
+	snprintf(dir, sizeof dir, "%s/open", T.work);
+	assert_int_equal(mkdir(dir, 0700), 0);
+	assert_int_equal(chmod(dir, 0755), 0);
+	assert_int_equal(setenv("GNUPGHOME", dir, 1), 0);
+	assert_int_equal(pgp_new(&cfg, &p, &err), TDK_EPERM);
+	assert_non_null(strstr(err.text, dir));
+	unsetenv("GNUPGHOME");
+	rmdir(dir);
+	free(msg);
 }
 
 static void decrypt_unsigned(void **state)
@@ -720,7 +759,7 @@ static void verify_expired_key(void **state)
 	(void)state;
 	/* carol's key was valid only on 2020-01-01 (see tests/keys/make-keys). */
 	msg = gpg_make(T.signer, report, strlen(report), &len,
-		       "--faked-system-time", "20200101T120000", "-u",
+		       "--faked-system-time", "20200101T120000!", "-u",
 		       "carol@desk.example", "--sign", NULL);
 	assert_int_equal(pgp_verify_inline(T.pgp, msg, len, &r), TDK_OK);
 	assert_int_equal(r.decrypt, PGP_NOT_ENCRYPTED);
@@ -896,7 +935,7 @@ static void output_cap(void **state)
 static void budget_with_stuck_agent(void **state)
 {
 	static const char *const keys[] = { "desk-cv25519", NULL };
-	char home[64] = "", sock[PATH_MAX];
+	char *home = T.extra[0], sock[PATH_MAX];
 	char *kill_argv[] = { "gpgconf", "--homedir", home, "--kill", "gpg-agent",
 			      NULL };
 	struct sockaddr_un sa;
@@ -910,13 +949,13 @@ static void budget_with_stuck_agent(void **state)
 	(void)state;
 	msg = gpg_make(T.signer, report, strlen(report), &len, "-r", DESK,
 		       "--encrypt", NULL);
-	assert_int_equal(new_home(home, sizeof home, keys), 0);
+	assert_int_equal(new_home(home, sizeof T.extra[0], keys), 0);
 	assert_int_equal(run(kill_argv, NULL, NULL), 0);
 	snprintf(sock, sizeof sock, "%s/S.gpg-agent", home);
 	for (int i = 0; i < 100 && access(sock, F_OK) == 0; i++)
 		sleep_ms(20);
 	unlink(sock);
-	fd = socket(AF_UNIX, SOCK_STREAM, 0);
+	T.fake_agent = fd = socket(AF_UNIX, SOCK_STREAM, 0);
 	assert_true(fd >= 0);
 	memset(&sa, 0, sizeof sa);
 	sa.sun_family = AF_UNIX;
@@ -956,9 +995,11 @@ static void budget_with_stuck_agent(void **state)
 
 	/* ...and once the "agent" goes away, gpg ends and so do the workers. */
 	close(fd);
+	T.fake_agent = -1;
 	unlink(sock);
 	assert_true(wait_threads(threads, 30000));
 	cleanup_home(home);
+	home[0] = '\0';
 	free(msg);
 }
 
@@ -992,7 +1033,7 @@ static void budget_too_small(void **state)
 static void agent_unavailable(void **state)
 {
 	static const char *const keys[] = { "desk-cv25519", NULL };
-	char home[64] = "", conf[PATH_MAX];
+	char *home = T.extra[1], conf[PATH_MAX];
 	char *kill_argv[] = { "gpgconf", "--homedir", home, "--kill", "gpg-agent",
 			      NULL };
 	struct pgp_result r;
@@ -1004,7 +1045,7 @@ static void agent_unavailable(void **state)
 	(void)state;
 	msg = gpg_make(T.signer, report, strlen(report), &len, "-r", DESK,
 		       "--encrypt", NULL);
-	assert_int_equal(new_home(home, sizeof home, keys), 0);
+	assert_int_equal(new_home(home, sizeof T.extra[1], keys), 0);
 	assert_int_equal(run(kill_argv, NULL, NULL), 0);
 	snprintf(conf, sizeof conf, "%s/gpg.conf", home);
 	f = fopen(conf, "a");
@@ -1021,6 +1062,7 @@ static void agent_unavailable(void **state)
 	pgp_result_clear(&r);
 	pgp_free(p);
 	cleanup_home(home);
+	home[0] = '\0';
 	free(msg);
 }
 
@@ -1036,7 +1078,7 @@ struct conc {
 	int decrypted, other;
 	char detail[200];
 	pthread_mutex_t mu;
-	volatile int stop;
+	atomic_int stop;
 	int max_gpg; /* most gpg processes on desk seen at once */
 };
 
@@ -1113,7 +1155,7 @@ static void *conc_sampler(void *arg)
 {
 	struct conc *c = arg;
 
-	while (!c->stop) {
+	while (!atomic_load(&c->stop)) {
 		int n = count_gpg(T.desk);
 
 		if (n > c->max_gpg)
@@ -1143,7 +1185,7 @@ static void concurrency(void **state)
 		assert_int_equal(pthread_create(&th[i], NULL, conc_worker, &c), 0);
 	for (int i = 0; i < N_THREADS; i++)
 		pthread_join(th[i], NULL);
-	c.stop = 1;
+	atomic_store(&c.stop, 1);
 	pthread_join(sampler, NULL);
 	pgp_free(c.p);
 	pthread_mutex_destroy(&c.mu);
@@ -1162,6 +1204,7 @@ int main(void)
 		cmocka_unit_test(state_names),
 		cmocka_unit_test(new_checks_home_mode),
 		cmocka_unit_test(new_checks_ranges),
+		cmocka_unit_test(new_default_home),
 		cmocka_unit_test(decrypt_unsigned),
 		cmocka_unit_test(decrypt_signed_by_discoverer),
 		cmocka_unit_test(decrypt_with_rsa_desk_key),
