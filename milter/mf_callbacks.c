@@ -249,6 +249,7 @@ static sfsistat mf_eom(SMFICTX *ctx)
 	};
 	struct intake_result result;
 	struct spool_entry *entry = NULL;
+	gint64 started = g_get_monotonic_time();
 	char text[256];
 	sfsistat verdict;
 	tdk_err err;
@@ -286,11 +287,12 @@ static sfsistat mf_eom(SMFICTX *ctx)
 				     false);
 		goto out;
 	}
-	msg_info("%s: spooled entry %llu class=%s case=%s crypto=%s", qid,
+	msg_info("%s: spooled entry %llu class=%s case=%s crypto=%s eom=%.3fms", qid,
 		 (unsigned long long)entry->id, spool_class_name(entry->classification),
 		 entry->case_subject != NULL ? entry->case_subject
 		 : entry->case_body != NULL ? entry->case_body : "-",
-		 spool_crypto_name(entry->crypto));
+		 spool_crypto_name(entry->crypto),
+		 (double)(g_get_monotonic_time() - started) / 1000.0);
 	rewrite_headers(ctx, m, entry);
 	verdict = mf_verdict(ctx, MF_SPOOLED, NULL, NULL, NULL, false);
 out:
