@@ -14,7 +14,7 @@
 #include <string.h>
 #include <strings.h>
 
-#define MAX_CRYPTO_OPS 2           /* decryptions/verifications per mail */
+#define MAX_CRYPTO_OPS 4           /* decryptions/verifications at SMTP time */
 #define MAX_TEXT_SCAN (1u << 20)   /* bytes of one text part searched */
 #define MAX_SIGNATURES 8
 
@@ -45,13 +45,33 @@ bool intake_is_trust_header(const char *name)
 
 /* ------------------------------------------------------------ addresses */
 
-/* Splits "<Local+ext@Domain>" into lower-case local (without ext), ext and domain. */
+/* Removes RFC 5321 quoting from a local part in place: "a\\"b" -> a"b. */
+static void unquote_local_part(char *local)
+{
+	size_t len = strlen(local), out = 0;
+
+	if (len < 2 || local[0] != '"' || local[len - 1] != '"')
+		return;
+	for (size_t i = 1; i + 1 < len; i++) {
+		if (local[i] == '\\' && i + 2 < len)
+			i++;
+		local[out++] = local[i];
+	}
+	local[out] = '\0';
+}
+
+/*
+ * Splits "<Local+ext@Domain.>" into the lower-case local part (unquoted,
+ * without the extension), the extension and the domain (without a
+ * trailing dot), so that every spelling of a desk address matches.
+ */
 static bool split_address(const char *address, char **local, char **ext,
 			  char **domain)
 {
 	g_autofree char *bare = g_strstrip(g_strdup(address));
 	size_t len = strlen(bare);
-	char *at, *plus;
+	char *at, *plus, *dom;
+	size_t dom_len;
 
 	if (len >= 2 && bare[0] == '<' && bare[len - 1] == '>') {
 		bare[len - 1] = '\0';
@@ -61,12 +81,17 @@ static bool split_address(const char *address, char **local, char **ext,
 	if (at == NULL || at == bare || at[1] == '\0')
 		return false;
 	*at = '\0';
+	dom = at + 1;
+	dom_len = strlen(dom);
+	if (dom_len > 1 && dom[dom_len - 1] == '.')
+		dom[dom_len - 1] = '\0';
+	unquote_local_part(bare);
 	plus = strchr(bare, '+');
 	if (plus != NULL)
 		*plus = '\0';
 	*local = g_ascii_strdown(bare, -1);
 	*ext = plus != NULL ? g_strdup(plus + 1) : NULL;
-	*domain = g_ascii_strdown(at + 1, -1);
+	*domain = g_ascii_strdown(dom, -1);
 	return true;
 }
 
@@ -110,6 +135,12 @@ unsigned intake_desk_role(const struct intake_config *cfg, const char *rcpt,
 /* Length of the header section (up to and including the blank line). */
 static size_t header_section_length(const char *msg, size_t len)
 {
+	const char *crcr;
+
+	if (len >= 1 && msg[0] == '\n')
+		return 1;
+	if (len >= 2 && msg[0] == '\r' && msg[1] == '\n')
+		return 2;
 	for (size_t i = 0; i < len; i++) {
 		if (msg[i] != '\n')
 			continue;
@@ -118,7 +149,9 @@ static size_t header_section_length(const char *msg, size_t len)
 		if (i + 2 < len && msg[i + 1] == '\r' && msg[i + 2] == '\n')
 			return i + 3;
 	}
-	return len;
+	/* No LF at all: a mail with bare CR line ends. */
+	crcr = memchr(msg, '\n', len) == NULL ? memmem(msg, len, "\r\r", 2) : NULL;
+	return crcr != NULL ? (size_t)(crcr - msg) + 2 : len;
 }
 
 /* Copies msg without X-Todoke-* header fields (and their continuations). */
@@ -190,29 +223,6 @@ static void refuse(struct walk *w, const char *code, const char *xcode,
 	va_end(ap);
 }
 
-/*
- * Counts multipart and message/rfc822 declarations before GMime parses,
- * so that a mail nested thousands deep never reaches its recursive parser.
- */
-static size_t count_containers(const char *msg, size_t len)
-{
-	static const char *const needles[] = { "multipart/", "message/rfc822" };
-	size_t count = 0;
-
-	for (size_t i = 0; i < len; i++) {
-		char c = g_ascii_tolower(msg[i]);
-
-		for (size_t n = 0; n < G_N_ELEMENTS(needles); n++) {
-			size_t nl = strlen(needles[n]);
-
-			if (c == needles[n][0] && i + nl <= len &&
-			    g_ascii_strncasecmp(msg + i, needles[n], nl) == 0)
-				count++;
-		}
-	}
-	return count;
-}
-
 /* ------------------------------------------------------------ OpenPGP */
 
 static enum spool_sig sig_state(enum pgp_sig_state state)
@@ -243,53 +253,112 @@ static void record_signatures(struct walk *w, const struct pgp_result *r,
 	}
 }
 
-/* A decryption whose output was over the cap refuses the mail. */
-static bool refuse_if_too_large(struct walk *w, const struct pgp_result *r)
+/*
+ * The entry's crypto state summarises every OpenPGP step of the mail; a
+ * later step only raises it: plain < decrypted < decrypt-failed <
+ * decrypt-deferred. Deferred means "the processor must redo the OpenPGP
+ * work on the original", which is always spooled.
+ */
+static int crypto_rank(enum spool_crypto state)
 {
-	if (!r->output_exceeded &&
-	    !(r->decrypt == PGP_DECRYPTED && r->plaintext_len > w->cfg->limits.decrypted_size))
-		return false;
-	refuse(w, "552", "5.3.4", "decrypted content exceeds the limit of %zu bytes",
-	       w->cfg->limits.decrypted_size);
-	return true;
-}
-
-/* Records a decryption outcome; the first one decides the entry's state. */
-static void record_decryption(struct walk *w, const struct pgp_result *r)
-{
-	if (w->crypto != SPOOL_PLAIN)
-		return;
-	switch (r->decrypt) {
-	case PGP_DECRYPTED:
-		w->crypto = SPOOL_DECRYPTED;
-		break;
-	case PGP_DECRYPT_DEFERRED:
-		w->crypto = SPOOL_DECRYPT_DEFERRED;
-		break;
-	case PGP_DECRYPT_FAILED:
-	case PGP_NOT_ENCRYPTED:
-		w->crypto = SPOOL_DECRYPT_FAILED;
-		break;
+	switch (state) {
+	case SPOOL_PLAIN: return 0;
+	case SPOOL_DECRYPTED: return 1;
+	case SPOOL_DECRYPT_FAILED: return 2;
+	case SPOOL_DECRYPT_DEFERRED: return 3;
 	}
-	if (r->detail[0] != '\0')
-		w->crypto_detail = g_strdup(r->detail);
+	return 0;
 }
 
-/* The crypto step could not run (no OpenPGP or the per-mail budget is spent). */
-static void defer_decryption(struct walk *w, const char *why)
+static void raise_crypto(struct walk *w, enum spool_crypto state,
+			 const char *detail)
 {
-	if (w->crypto != SPOOL_PLAIN)
+	bool higher = crypto_rank(state) > crypto_rank(w->crypto);
+
+	if (!higher && (state != w->crypto || w->crypto_detail != NULL))
 		return;
-	w->crypto = SPOOL_DECRYPT_DEFERRED;
-	w->crypto_detail = g_strdup(why);
+	w->crypto = state;
+	if (detail != NULL && *detail != '\0') {
+		g_free(w->crypto_detail);
+		w->crypto_detail = g_strdup(detail);
+	}
 }
 
 static bool crypto_allowed(struct walk *w)
 {
-	if (w->pgp == NULL || w->crypto_ops >= MAX_CRYPTO_OPS)
+	if (w->pgp == NULL) {
+		raise_crypto(w, SPOOL_DECRYPT_DEFERRED, "OpenPGP not available");
 		return false;
+	}
+	if (w->crypto_ops >= MAX_CRYPTO_OPS) {
+		raise_crypto(w, SPOOL_DECRYPT_DEFERRED,
+			     "more OpenPGP parts than are checked at SMTP time");
+		return false;
+	}
 	w->crypto_ops++;
 	return true;
+}
+
+/*
+ * Takes the answer of pgp_decrypt. Returns true when r->plaintext is
+ * content to walk (decrypted, or an opaque signed message's text).
+ */
+static bool take_decryption(struct walk *w, int rc, const struct pgp_result *r,
+			    bool inside_encryption)
+{
+	if (rc != TDK_OK) {
+		g_autofree char *why = g_strdup_printf("OpenPGP error: %s",
+						       tdk_strerror(rc));
+
+		raise_crypto(w, SPOOL_DECRYPT_DEFERRED, why);
+		return false;
+	}
+	if (r->output_exceeded ||
+	    (r->decrypt == PGP_DECRYPTED && r->plaintext_len > w->cfg->limits.decrypted_size)) {
+		refuse(w, "552", "5.3.4", "decrypted content exceeds the limit of %zu bytes",
+		       w->cfg->limits.decrypted_size);
+		return false;
+	}
+	switch (r->decrypt) {
+	case PGP_DECRYPTED:
+		raise_crypto(w, SPOOL_DECRYPTED, r->detail);
+		record_signatures(w, r, true);
+		if (w->decrypted == NULL)
+			w->decrypted = g_bytes_new(r->plaintext, r->plaintext_len);
+		else
+			raise_crypto(w, SPOOL_DECRYPT_DEFERRED,
+				     "several encrypted parts: only the first is kept at SMTP time");
+		return r->plaintext != NULL;
+	case PGP_NOT_ENCRYPTED: /* an opaque signed message */
+		record_signatures(w, r, inside_encryption);
+		return r->plaintext != NULL;
+	case PGP_DECRYPT_FAILED:
+		raise_crypto(w, SPOOL_DECRYPT_FAILED, r->detail);
+		return false;
+	case PGP_DECRYPT_DEFERRED:
+		raise_crypto(w, SPOOL_DECRYPT_DEFERRED, r->detail);
+		return false;
+	}
+	return false;
+}
+
+/* Takes the answer of a signature check. */
+static void take_verification(struct walk *w, int rc, const struct pgp_result *r,
+			      bool inside_encryption)
+{
+	if (rc != TDK_OK) {
+		g_autofree char *why = g_strdup_printf("signature check: OpenPGP error: %s",
+						       tdk_strerror(rc));
+
+		raise_crypto(w, SPOOL_DECRYPT_DEFERRED, why);
+	} else if (r->decrypt == PGP_DECRYPT_DEFERRED) {
+		g_autofree char *why = g_strdup_printf("signature check deferred: %s",
+						       r->detail);
+
+		raise_crypto(w, SPOOL_DECRYPT_DEFERRED, why);
+	} else {
+		record_signatures(w, r, inside_encryption);
+	}
 }
 
 /* Decoded content of a leaf part. */
@@ -350,7 +419,8 @@ static GMimeObject *parse_entity(const guint8 *data, size_t len)
 	return object;
 }
 
-static void walk_encrypted(struct walk *w, GMimeMultipart *mp, size_t depth)
+static void walk_encrypted(struct walk *w, GMimeMultipart *mp, size_t depth,
+			   bool inside_encryption)
 {
 	GMimeObject *payload = g_mime_multipart_get_count(mp) > 1
 		? g_mime_multipart_get_part(mp, GMIME_MULTIPART_ENCRYPTED_CONTENT)
@@ -358,35 +428,26 @@ static void walk_encrypted(struct walk *w, GMimeMultipart *mp, size_t depth)
 	struct pgp_result r = { 0 };
 	GByteArray *cipher;
 	GMimeObject *inner;
+	int rc;
 
 	if (payload == NULL || !GMIME_IS_PART(payload)) {
-		if (w->crypto == SPOOL_PLAIN) {
-			w->crypto = SPOOL_DECRYPT_FAILED;
-			w->crypto_detail = g_strdup("multipart/encrypted without a payload");
-		}
-		return;
-	}
-	if (!crypto_allowed(w)) {
-		defer_decryption(w, w->pgp == NULL ? "OpenPGP not available"
-						   : "too many OpenPGP parts in one mail");
+		raise_crypto(w, SPOOL_DECRYPT_FAILED, "multipart/encrypted without a payload");
 		return;
 	}
 	cipher = part_bytes(GMIME_PART(payload), w->cfg->limits.message_size);
-	if (cipher == NULL) {
-		if (w->crypto == SPOOL_PLAIN) {
-			w->crypto = SPOOL_DECRYPT_FAILED;
-			w->crypto_detail = g_strdup("empty encrypted payload");
-		}
+	if (cipher == NULL || cipher->len == 0) {
+		raise_crypto(w, SPOOL_DECRYPT_FAILED, "empty encrypted payload");
+		if (cipher != NULL)
+			g_byte_array_unref(cipher);
 		return;
 	}
-	pgp_decrypt(w->pgp, cipher->data, cipher->len, &r);
+	if (!crypto_allowed(w)) {
+		g_byte_array_unref(cipher);
+		return;
+	}
+	rc = pgp_decrypt(w->pgp, cipher->data, cipher->len, &r);
 	g_byte_array_unref(cipher);
-	if (!refuse_if_too_large(w, &r))
-		record_decryption(w, &r);
-	if (r.decrypt == PGP_DECRYPTED && r.plaintext != NULL && !w->over_limit) {
-		record_signatures(w, &r, true);
-		if (w->decrypted == NULL)
-			w->decrypted = g_bytes_new(r.plaintext, r.plaintext_len);
+	if (take_decryption(w, rc, &r, inside_encryption)) {
 		inner = parse_entity(r.plaintext, r.plaintext_len);
 		if (inner != NULL) {
 			const char *subject = raw_header(inner, "Subject");
@@ -415,9 +476,11 @@ static void walk_signed(struct walk *w, GMimeMultipart *mp, size_t depth,
 		signed_bytes = canonical_bytes(content);
 		sig_bytes = part_bytes(GMIME_PART(signature), 1u << 20);
 		if (sig_bytes != NULL) {
-			pgp_verify_detached(w->pgp, signed_bytes->data, signed_bytes->len,
-					    sig_bytes->data, sig_bytes->len, &r);
-			record_signatures(w, &r, inside_encryption);
+			int rc = pgp_verify_detached(w->pgp, signed_bytes->data,
+						     signed_bytes->len, sig_bytes->data,
+						     sig_bytes->len, &r);
+
+			take_verification(w, rc, &r, inside_encryption);
 			pgp_result_clear(&r);
 			g_byte_array_unref(sig_bytes);
 		}
@@ -437,7 +500,11 @@ static void scan_text_for_case(struct walk *w, const char *text, size_t len)
 		w->body_case = found;
 }
 
-/* Inline PGP inside a text part: decrypt or verify the first armored block. */
+/*
+ * Inline PGP inside a text part: decrypt or verify the first armored
+ * block. The whole part is given to gpg; only the case-number search is
+ * limited to MAX_TEXT_SCAN bytes.
+ */
 static void walk_inline_pgp(struct walk *w, const char *text, size_t len,
 			    bool inside_encryption)
 {
@@ -445,30 +512,22 @@ static void walk_inline_pgp(struct walk *w, const char *text, size_t len,
 	static const char begin_signed[] = "-----BEGIN PGP SIGNED MESSAGE-----";
 	const char *block = memmem(text, len, begin_message, sizeof begin_message - 1);
 	struct pgp_result r = { 0 };
+	int rc;
 
 	if (block != NULL) {
-		if (!crypto_allowed(w)) {
-			defer_decryption(w, w->pgp == NULL ? "OpenPGP not available"
-							   : "too many OpenPGP parts in one mail");
+		if (!crypto_allowed(w))
 			return;
-		}
-		pgp_decrypt(w->pgp, block, len - (size_t)(block - text), &r);
-		if (!refuse_if_too_large(w, &r))
-			record_decryption(w, &r);
-		if (r.decrypt == PGP_DECRYPTED && r.plaintext != NULL && !w->over_limit) {
-			record_signatures(w, &r, true);
-			if (w->decrypted == NULL)
-				w->decrypted = g_bytes_new(r.plaintext, r.plaintext_len);
+		rc = pgp_decrypt(w->pgp, block, len - (size_t)(block - text), &r);
+		if (take_decryption(w, rc, &r, inside_encryption))
 			scan_text_for_case(w, (const char *)r.plaintext,
 					   MIN(r.plaintext_len, MAX_TEXT_SCAN));
-		}
 		pgp_result_clear(&r);
 		return;
 	}
 	block = memmem(text, len, begin_signed, sizeof begin_signed - 1);
 	if (block != NULL && crypto_allowed(w)) {
-		pgp_verify_inline(w->pgp, block, len - (size_t)(block - text), &r);
-		record_signatures(w, &r, inside_encryption);
+		rc = pgp_verify_inline(w->pgp, block, len - (size_t)(block - text), &r);
+		take_verification(w, rc, &r, inside_encryption);
 		pgp_result_clear(&r);
 	}
 }
@@ -480,7 +539,6 @@ static void read_delivery_status(struct walk *w, GMimePart *part)
 	g_autofree char *text = NULL;
 	g_auto(GStrv) lines = NULL;
 
-	w->is_dsn = true;
 	if (bytes == NULL || bytes->len == 0) {
 		if (bytes != NULL)
 			g_byte_array_unref(bytes);
@@ -510,15 +568,21 @@ static bool is_utf8_charset(const char *charset)
 	       g_ascii_strcasecmp(charset, "us-ascii") == 0;
 }
 
-static void walk_leaf(struct walk *w, GMimePart *part, bool inside_encryption)
+static void walk_leaf(struct walk *w, GMimePart *part, size_t depth,
+		      bool inside_encryption)
 {
 	GMimeContentType *type = g_mime_object_get_content_type(GMIME_OBJECT(part));
 	GByteArray *bytes = NULL;
 	char *text = NULL;
 	size_t len;
 
+	/* A delivery status counts at the top of the mail or directly under a
+	 * top-level multipart/report, never inside encrypted content. */
 	if (g_mime_content_type_is_type(type, "message", "delivery-status")) {
-		read_delivery_status(w, part);
+		if (!inside_encryption && depth <= 2) {
+			w->is_dsn = true;
+			read_delivery_status(w, part);
+		}
 		return;
 	}
 	if (!g_mime_content_type_is_type(type, "text", "*") ||
@@ -528,7 +592,7 @@ static void walk_leaf(struct walk *w, GMimePart *part, bool inside_encryption)
 	/* UTF-8 text is searched as bytes, so a NUL does not end it early;
 	 * other charsets are converted by GMime first. */
 	if (is_utf8_charset(g_mime_text_part_get_charset(GMIME_TEXT_PART(part)))) {
-		bytes = part_bytes(part, MAX_TEXT_SCAN);
+		bytes = part_bytes(part, w->cfg->limits.message_size);
 		if (bytes == NULL)
 			return;
 		text = (char *)bytes->data;
@@ -537,11 +601,11 @@ static void walk_leaf(struct walk *w, GMimePart *part, bool inside_encryption)
 		text = g_mime_text_part_get_text(GMIME_TEXT_PART(part));
 		if (text == NULL)
 			return;
-		len = MIN(strlen(text), MAX_TEXT_SCAN);
+		len = strlen(text);
 	}
 	if (len > 0) {
 		walk_inline_pgp(w, text, len, inside_encryption);
-		scan_text_for_case(w, text, len);
+		scan_text_for_case(w, text, MIN(len, MAX_TEXT_SCAN));
 	}
 	if (bytes != NULL)
 		g_byte_array_unref(bytes);
@@ -580,13 +644,14 @@ static void walk_object(struct walk *w, GMimeObject *object, size_t depth,
 				walk_object(w, g_mime_message_get_mime_part(m), depth + 1, false);
 		}
 	} else if (GMIME_IS_MULTIPART_ENCRYPTED(object)) {
-		walk_encrypted(w, GMIME_MULTIPART(object), depth);
+		walk_encrypted(w, GMIME_MULTIPART(object), depth, inside_encryption);
 	} else if (GMIME_IS_MULTIPART_SIGNED(object)) {
 		walk_signed(w, GMIME_MULTIPART(object), depth, inside_encryption);
 	} else if (GMIME_IS_MULTIPART(object)) {
 		GMimeMultipart *mp = GMIME_MULTIPART(object);
 
-		if (type != NULL && g_mime_content_type_is_type(type, "multipart", "report")) {
+		if (depth == 1 && !inside_encryption && type != NULL &&
+		    g_mime_content_type_is_type(type, "multipart", "report")) {
 			const char *report = g_mime_content_type_get_parameter(type, "report-type");
 
 			if (report != NULL && g_ascii_strcasecmp(report, "delivery-status") == 0)
@@ -609,7 +674,7 @@ static void walk_object(struct walk *w, GMimeObject *object, size_t depth,
 			w->count_only = was_count_only;
 		}
 	} else if (GMIME_IS_PART(object)) {
-		walk_leaf(w, GMIME_PART(object), inside_encryption);
+		walk_leaf(w, GMIME_PART(object), depth, inside_encryption);
 	}
 }
 
@@ -696,9 +761,12 @@ static void classify(const struct intake_config *cfg, const struct intake_envelo
 	} else if (roles & DESK_REPORT) {
 		e->classification = SPOOL_REPORT;
 		e->class_reason = g_strdup("to the report address without a case number");
-	} else {
+	} else if (roles & DESK_CONTACT) {
 		e->classification = SPOOL_REPLY;
 		e->class_reason = g_strdup("to the contact address without a case number");
+	} else {
+		e->classification = SPOOL_REPLY;
+		e->class_reason = g_strdup("no desk recipient (test mode)");
 	}
 	if (e->classification == SPOOL_BOUNCE && w->dsn_recipient != NULL)
 		e->bounce_recipient = g_strdup(w->dsn_recipient);
@@ -789,11 +857,8 @@ int intake_process(const struct intake_config *cfg, struct pgp *pgp,
 		       cfg->limits.header_size);
 		goto out;
 	}
-	if (count_containers(data, size) > cfg->limits.mime_parts) {
-		refuse(&w, "554", "5.6.0", "message has more than the limit of %zu MIME parts",
-		       cfg->limits.mime_parts);
-		goto out;
-	}
+	/* GMime caps its own recursion (1024 levels); walk_object applies
+	 * limits.mime_depth and limits.mime_parts to what it built. */
 
 	stream = g_mime_stream_mem_new_with_buffer(data, size);
 	parser = g_mime_parser_new_with_stream(stream);

@@ -20,18 +20,24 @@ struct mf_trust_header {
 	int index; /* 1-based among headers of the same name */
 };
 
+#define MAX_TRUST_HEADERS 64  /* X-Todoke-* headers removed from one mail */
+
 struct mf_message {
 	char *sender;
 	GPtrArray *recipients;   /* char *, all envelope recipients */
 	bool for_desk;
+	bool all_desk;           /* every recipient is a desk address */
 	bool too_big;
+	bool too_many_trust_headers;
 	GByteArray *raw;         /* the mail as the MTA presents it */
 	GArray *trust_headers;   /* struct mf_trust_header, to remove */
 	GHashTable *header_counts; /* lower-case name -> count so far */
+	size_t trust_bytes;      /* bytes of X-Todoke-* headers left out of raw */
 };
 
 struct mf_connection {
 	unsigned long protocol;  /* negotiated SMFIP_* flags */
+	unsigned long actions;   /* negotiated SMFIF_* flags */
 	struct mf_message msg;
 };
 
@@ -63,7 +69,10 @@ static void mf_message_reset(struct mf_message *m)
 	else
 		m->header_counts = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
 	m->for_desk = false;
+	m->all_desk = true;
 	m->too_big = false;
+	m->too_many_trust_headers = false;
+	m->trust_bytes = 0;
 }
 
 static void mf_message_free(struct mf_message *m)
@@ -108,16 +117,23 @@ static sfsistat mf_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1,
 			     unsigned long *pf0, unsigned long *pf1,
 			     unsigned long *pf2, unsigned long *pf3)
 {
+	/* EOH keeps its reply: without a DATA step it is where foreign mail
+	 * is handed back. */
 	static const unsigned long wanted = SMFIP_NOCONNECT | SMFIP_NOHELO |
 		SMFIP_NOUNKNOWN | SMFIP_NR_MAIL | SMFIP_NR_RCPT | SMFIP_NR_HDR |
-		SMFIP_NR_EOH | SMFIP_NR_BODY | SMFIP_HDR_LEADSPC;
+		SMFIP_NR_BODY | SMFIP_HDR_LEADSPC;
+	static const unsigned long needed = SMFIF_ADDHDRS | SMFIF_CHGHDRS | SMFIF_DELRCPT;
 	struct mf_connection *conn = connection(ctx);
 
-	*pf0 = f0 & (SMFIF_ADDHDRS | SMFIF_CHGHDRS);
+	*pf0 = f0 & needed;
 	*pf1 = f1 & wanted;
 	*pf2 = 0;
 	*pf3 = 0;
 	conn->protocol = *pf1;
+	conn->actions = *pf0;
+	if ((f0 & needed) != needed)
+		msg_warn("the MTA does not allow header and recipient changes; "
+			 "desk mail on this connection will be deferred");
 	return SMFIS_CONTINUE;
 }
 
@@ -139,6 +155,8 @@ static sfsistat mf_envrcpt(SMFICTX *ctx, char **argv)
 	g_ptr_array_add(conn->msg.recipients, g_strdup(rcpt));
 	if (intake_desk_role(&mf_state.intake, rcpt, NULL) != DESK_NONE)
 		conn->msg.for_desk = true;
+	else
+		conn->msg.all_desk = false;
 	return mf_verdict(ctx, MF_CONTINUE, NULL, NULL, NULL,
 			  no_reply(conn, SMFIP_NR_RCPT));
 }
@@ -157,7 +175,7 @@ static void append_raw(struct mf_message *m, const void *data, size_t len)
 {
 	size_t cap = mf_state.intake.limits.message_size + 1;
 
-	if (m->too_big || m->raw->len + len > cap) {
+	if (m->too_big || m->raw->len + m->trust_bytes + len > cap) {
 		m->too_big = true;
 		return;
 	}
@@ -180,7 +198,14 @@ static sfsistat mf_header(SMFICTX *ctx, char *name, char *value)
 	if (intake_is_trust_header(name)) {
 		struct mf_trust_header th = { g_strdup(name), count };
 
-		g_array_append_val(m->trust_headers, th);
+		/* Not kept, but counted toward the size cap all the same. */
+			m->trust_bytes += strlen(name) + strlen(value) + 4;
+		if (m->trust_headers->len < MAX_TRUST_HEADERS)
+			g_array_append_val(m->trust_headers, th);
+		else {
+			m->too_many_trust_headers = true;
+			g_free(th.name);
+		}
 	} else {
 		append_raw(m, name, strlen(name));
 		append_raw(m, ":", 1);
@@ -214,25 +239,42 @@ static sfsistat mf_body(SMFICTX *ctx, unsigned char *chunk, size_t len)
 			  no_reply(conn, SMFIP_NR_BODY));
 }
 
-/* After the commit: remove trust headers, label the delivered copy. */
-static void rewrite_headers(SMFICTX *ctx, const struct mf_message *m,
-			    const struct spool_entry *e)
+/*
+ * After the commit: remove trust headers and label the delivered copy, or
+ * (discard mode) take the desk recipients off a mail that also goes
+ * elsewhere. Returns false if the MTA refused a change.
+ */
+static bool rewrite_message(SMFICTX *ctx, const struct mf_message *m,
+			    const struct spool_entry *e, const char *qid)
 {
 	const char *case_number = e->case_subject != NULL ? e->case_subject
 							   : e->case_body;
+	bool ok = true;
 
 	for (guint i = m->trust_headers->len; i > 0; i--) {
 		const struct mf_trust_header *th =
 			&g_array_index(m->trust_headers, struct mf_trust_header, i - 1);
 
-		smfi_chgheader(ctx, th->name, th->index, NULL);
+		ok &= smfi_chgheader(ctx, th->name, th->index, NULL) == MI_SUCCESS;
 	}
-	if (mf_state.discard_after_capture)
-		return;
-	if (case_number != NULL)
-		smfi_addheader(ctx, "X-Todoke-Case", (char *)case_number);
-	smfi_addheader(ctx, "X-Todoke-Class",
-		       (char *)spool_class_name(e->classification));
+	if (mf_state.discard_after_capture) {
+		for (guint i = 0; !m->all_desk && i < m->recipients->len; i++) {
+			char *rcpt = g_ptr_array_index(m->recipients, i);
+
+			if (intake_desk_role(&mf_state.intake, rcpt, NULL) != DESK_NONE)
+				ok &= smfi_delrcpt(ctx, rcpt) == MI_SUCCESS;
+		}
+	} else {
+		if (case_number != NULL)
+			ok &= smfi_addheader(ctx, "X-Todoke-Case", (char *)case_number) ==
+			      MI_SUCCESS;
+		ok &= smfi_addheader(ctx, "X-Todoke-Class",
+				     (char *)spool_class_name(e->classification)) ==
+		      MI_SUCCESS;
+	}
+	if (!ok)
+		msg_error("%s: the MTA refused a header or recipient change", qid);
+	return ok;
 }
 
 static sfsistat mf_eom(SMFICTX *ctx)
@@ -255,6 +297,22 @@ static sfsistat mf_eom(SMFICTX *ctx)
 	tdk_err err;
 	int rc;
 
+	if ((conn->actions & (SMFIF_ADDHDRS | SMFIF_CHGHDRS | SMFIF_DELRCPT)) !=
+	    (SMFIF_ADDHDRS | SMFIF_CHGHDRS | SMFIF_DELRCPT)) {
+		msg_error("%s: deferred: the MTA does not allow header and recipient changes",
+			  qid);
+		verdict = mf_verdict(ctx, MF_TEMPFAIL, NULL, NULL,
+				     "todoke: milter configuration error, try again later",
+				     false);
+		goto out;
+	}
+	if (m->too_many_trust_headers) {
+		snprintf(text, sizeof text, "todoke: more than %d X-Todoke-* headers",
+			 MAX_TRUST_HEADERS);
+		msg_info("%s: refused: %s", qid, text);
+		verdict = mf_verdict(ctx, MF_REFUSED_LIMIT, "554", "5.6.0", text, false);
+		goto out;
+	}
 	if (m->too_big) {
 		snprintf(text, sizeof text, "todoke: message exceeds the limit of %zu bytes",
 			 mf_state.intake.limits.message_size);
@@ -293,8 +351,11 @@ static sfsistat mf_eom(SMFICTX *ctx)
 		 : entry->case_body != NULL ? entry->case_body : "-",
 		 spool_crypto_name(entry->crypto),
 		 (double)(g_get_monotonic_time() - started) / 1000.0);
-	rewrite_headers(ctx, m, entry);
-	verdict = mf_verdict(ctx, MF_SPOOLED, NULL, NULL, NULL, false);
+	/* The mail is safe in the spool; a refused change cannot lose it. */
+	rewrite_message(ctx, m, entry, qid);
+	verdict = mf_verdict(ctx, mf_state.discard_after_capture && !m->all_desk
+				      ? MF_SPOOLED_SHARED : MF_SPOOLED,
+			     NULL, NULL, NULL, false);
 out:
 	spool_entry_free(entry);
 	mf_message_reset(m);
@@ -325,7 +386,7 @@ static sfsistat mf_close(SMFICTX *ctx)
 struct smfiDesc mf_filter = {
 	.xxfi_name = "todoke-milter",
 	.xxfi_version = SMFI_VERSION,
-	.xxfi_flags = SMFIF_ADDHDRS | SMFIF_CHGHDRS,
+	.xxfi_flags = SMFIF_ADDHDRS | SMFIF_CHGHDRS | SMFIF_DELRCPT,
 	.xxfi_envfrom = mf_envfrom,
 	.xxfi_envrcpt = mf_envrcpt,
 	.xxfi_header = mf_header,

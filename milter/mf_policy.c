@@ -19,6 +19,8 @@ sfsistat mf_verdict(SMFICTX *ctx, enum mf_outcome outcome, const char *code,
 		return no_reply ? SMFIS_NOREPLY : SMFIS_CONTINUE;
 	case MF_SPOOLED:
 		return mf_state.discard_after_capture ? SMFIS_DISCARD : SMFIS_CONTINUE;
+	case MF_SPOOLED_SHARED:
+		return SMFIS_CONTINUE;
 	case MF_REFUSED_LIMIT:
 		smfi_setreply(ctx, (char *)code, (char *)xcode, (char *)text);
 		return SMFIS_REJECT;

@@ -46,6 +46,7 @@ enum mf_outcome {
 	MF_NOT_FOR_DESK,   /* no desk recipient: hand the mail back */
 	MF_CONTINUE,       /* keep collecting */
 	MF_SPOOLED,        /* durably spooled: deliver or discard per config */
+	MF_SPOOLED_SHARED, /* spooled, desk recipients removed, others go on */
 	MF_REFUSED_LIMIT,  /* a cap was exceeded: permanent refusal */
 	MF_TEMPFAIL,       /* our own failure: the MTA retries */
 };

@@ -61,6 +61,9 @@ tap_like "size: refused naming the limit" "$(cat "$tap_tmp/size/log")" \
 	"refused: todoke: message exceeds the limit of 4096 bytes"
 tap_is "size: nothing spooled" "$(ctl "$tap_tmp/size" | grep -c .)" 0
 
+run_script discard
+tap_is "discard: both mails spooled" "$(ctl "$tap_tmp/discard" | grep -c .)" 2
+
 run_script tempfail
 tap_like "tempfail: the spool refusal is logged" "$(cat "$tap_tmp/tempfail/log")" \
 	"cannot spool: .*spool full"

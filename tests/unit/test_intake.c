@@ -71,6 +71,12 @@ static void recipients_match_case_and_extension(void **state)
 			 DESK_NONE);
 	assert_int_equal(intake_desk_role(&cfg, "vuln-infox@desk.example", NULL),
 			 DESK_NONE);
+	assert_int_equal(intake_desk_role(&cfg, "<\"vuln-info\"@desk.example>", NULL),
+			 DESK_REPORT);
+	assert_int_equal(intake_desk_role(&cfg, "<\"vuln\\-info\"@desk.example>", NULL),
+			 DESK_REPORT);
+	assert_int_equal(intake_desk_role(&cfg, "vuln-info@desk.example.", NULL),
+			 DESK_REPORT);
 	assert_int_equal(intake_desk_role(&cfg, "nobody", NULL), DESK_NONE);
 	assert_int_equal(intake_desk_role(&cfg, "<>", NULL), DESK_NONE);
 	assert_int_equal(intake_desk_role(&cfg, "@desk.example", NULL), DESK_NONE);
@@ -270,6 +276,39 @@ static void malformed_mail_is_kept(void **state)
 	spool_entry_free(e);
 }
 
+static void headerless_mail_keeps_its_body(void **state)
+{
+	struct intake_result r;
+	struct spool_entry *e;
+	gsize len;
+
+	/* A mail that starts with its blank line has no header section: a
+	 * body line that looks like a trust header stays. */
+	e = run("\r\nX-Todoke-Case: IPA#00000001\r\nbody\r\n", "vuln-info@desk.example",
+		"x@example.org", &r);
+	g_bytes_get_data(e->original, &len);
+	assert_int_equal(len, 37);
+	spool_entry_free(e);
+}
+
+static void only_a_top_level_report_is_a_bounce(void **state)
+{
+	struct intake_result r;
+	struct spool_entry *e;
+
+	/* a delivery report forwarded inside a mixed mail is not a bounce */
+	e = run("From: op@operator.example\r\nSubject: fwd\r\n"
+		"Content-Type: multipart/mixed; boundary=m\r\n\r\n"
+		"--m\r\nContent-Type: text/plain\r\n\r\nsee below\r\n"
+		"--m\r\nContent-Type: multipart/report; report-type=delivery-status; boundary=b\r\n\r\n"
+		"--b\r\nContent-Type: message/delivery-status\r\n\r\n"
+		"Final-Recipient: rfc822; x@y.example\r\n--b--\r\n--m--\r\n",
+		"vuln-info@desk.example", "op@operator.example", &r);
+	assert_int_equal(e->classification, SPOOL_REPORT);
+	assert_null(e->bounce_recipient);
+	spool_entry_free(e);
+}
+
 static void encrypted_without_openpgp_is_deferred(void **state)
 {
 	struct intake_result r;
@@ -296,6 +335,8 @@ int main(void)
 		cmocka_unit_test(trust_headers_are_removed),
 		cmocka_unit_test(caps_refuse_with_the_limit_named),
 		cmocka_unit_test(malformed_mail_is_kept),
+		cmocka_unit_test(headerless_mail_keeps_its_body),
+		cmocka_unit_test(only_a_top_level_report_is_a_bounce),
 		cmocka_unit_test(encrypted_without_openpgp_is_deferred),
 	};
 
