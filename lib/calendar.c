@@ -880,19 +880,6 @@ int cal_end_of_day(const struct cal *cal, civil_day day, int64_t *instant)
 	return TDK_OK;
 }
 
-/* n decimal digits at s, or -1; stops at the first non-digit (or NUL). */
-static int fixed_digits(const char *s, int n)
-{
-	int value = 0;
-
-	for (int i = 0; i < n; i++) {
-		if (!isdigit((unsigned char)s[i]))
-			return -1;
-		value = value * 10 + (s[i] - '0');
-	}
-	return value;
-}
-
 int cal_parse_instant(const char *text, int64_t *out, tdk_err *err)
 {
 	char shown[EXCERPT_MAX + 4];
@@ -904,12 +891,12 @@ int cal_parse_instant(const char *text, int64_t *out, tdk_err *err)
 		return tdk_err_set(err, TDK_EINVAL, "instant: no text");
 	excerpt(text, shown);
 	/* Each check reads one character further only after the previous held. */
-	if ((year = fixed_digits(text, 4)) < 0 || text[4] != '-' ||
-	    (month = fixed_digits(text + 5, 2)) < 0 || text[7] != '-' ||
-	    (day = fixed_digits(text + 8, 2)) < 0 || text[10] != 'T' ||
-	    (hour = fixed_digits(text + 11, 2)) < 0 || text[13] != ':' ||
-	    (minute = fixed_digits(text + 14, 2)) < 0 || text[16] != ':' ||
-	    (second = fixed_digits(text + 17, 2)) < 0)
+	if ((year = civil_parse_digits(text, 4)) < 0 || text[4] != '-' ||
+	    (month = civil_parse_digits(text + 5, 2)) < 0 || text[7] != '-' ||
+	    (day = civil_parse_digits(text + 8, 2)) < 0 || text[10] != 'T' ||
+	    (hour = civil_parse_digits(text + 11, 2)) < 0 || text[13] != ':' ||
+	    (minute = civil_parse_digits(text + 14, 2)) < 0 || text[16] != ':' ||
+	    (second = civil_parse_digits(text + 17, 2)) < 0)
 		return tdk_err_set(err, TDK_ESYNTAX,
 				   "instant \"%s\": expected YYYY-MM-DDTHH:MM:SS followed by Z or an offset",
 				   shown);
@@ -918,12 +905,12 @@ int cal_parse_instant(const char *text, int64_t *out, tdk_err *err)
 		end = zone + 1;
 	} else if (*zone == '+' || *zone == '-') {
 		sign = *zone == '-' ? -1 : 1;
-		offset_hours = fixed_digits(zone + 1, 2);
+		offset_hours = civil_parse_digits(zone + 1, 2);
 		if (offset_hours >= 0 && zone[3] == ':') {
-			offset_minutes = fixed_digits(zone + 4, 2);
+			offset_minutes = civil_parse_digits(zone + 4, 2);
 			end = zone + 6;
 		} else {
-			offset_minutes = offset_hours >= 0 ? fixed_digits(zone + 3, 2) : -1;
+			offset_minutes = offset_hours >= 0 ? civil_parse_digits(zone + 3, 2) : -1;
 			end = zone + 5;
 		}
 		if (offset_hours < 0 || offset_minutes < 0)

@@ -64,7 +64,7 @@ bool civil_valid_ymd(int year, int month, int day)
 	       day >= 1 && day <= civil_days_in_month(year, month);
 }
 
-static int parse_digits(const char *s, int n)
+int civil_parse_digits(const char *s, int n)
 {
 	int v = 0;
 
@@ -82,13 +82,13 @@ int civil_parse(const char *text, civil_day *out)
 
 	if (text == NULL)
 		return TDK_EINVAL;
-	y = parse_digits(text, 4);
+	y = civil_parse_digits(text, 4);
 	if (y < 0 || text[4] != '-')
 		return TDK_ESYNTAX;
-	m = parse_digits(text + 5, 2);
+	m = civil_parse_digits(text + 5, 2);
 	if (m < 0 || text[7] != '-')
 		return TDK_ESYNTAX;
-	d = parse_digits(text + 8, 2);
+	d = civil_parse_digits(text + 8, 2);
 	if (d < 0 || text[10] != '\0')
 		return TDK_ESYNTAX;
 	if (!civil_valid_ymd(y, m, d))

@@ -32,6 +32,9 @@ bool civil_is_leap_year(int year);
 int civil_days_in_month(int year, int month);
 bool civil_valid_ymd(int year, int month, int day);
 
+/* The value of exactly n decimal digits at text, or -1. */
+int civil_parse_digits(const char *text, int n);
+
 /* Parses exactly "YYYY-MM-DD"; returns TDK_OK or TDK_ESYNTAX/TDK_ERANGE. */
 int civil_parse(const char *text, civil_day *out);
 

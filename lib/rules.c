@@ -207,171 +207,164 @@ static int get_list(const struct loader *ld, const char *path,
 	return TDK_OK;
 }
 
-static int load_named_days(const struct loader *ld, const char *path,
-			   struct cal_named_day **out, size_t *count)
+/*
+ * Loads the list at path into a new array of item_size elements (one more,
+ * zeroed, at the end), calling load_item for each element. load_item sets
+ * an item only once the element is valid, so that on failure the first
+ * *count items are complete and the rest zero. An absent list is empty;
+ * nonempty refuses an empty one.
+ */
+typedef int (*item_loader)(const struct loader *ld, const char *path,
+			   const config_setting_t *elem, void *items,
+			   size_t index);
+
+static int load_list(const struct loader *ld, const char *path, bool nonempty,
+		     size_t item_size, item_loader load_item, void **items,
+		     size_t *count)
 {
-	static const char *const allowed[] = { "date", "name_ja", "name_en", NULL };
-	static const char *const required[] = { "date", NULL };
 	const config_setting_t *list;
+	char msg[200];
 	int n, rc = get_list(ld, path, &list);
 
+	*items = NULL;
 	*count = 0;
-	if (rc != TDK_OK || list == NULL)
+	if (rc != TDK_OK)
 		return rc;
-	n = config_setting_length(list);
-	*out = calloc((size_t)n + 1, sizeof **out);
-	if (*out == NULL)
+	n = list != NULL ? config_setting_length(list) : 0;
+	if (n == 0 && nonempty && list != NULL) {
+		snprintf(msg, sizeof msg, "'%s' may not be empty", path);
+		return fail_at(ld, list, TDK_EINVAL, msg);
+	}
+	*items = calloc((size_t)n + 1, item_size);
+	if (*items == NULL)
 		return tdk_err_set(ld->err, TDK_ENOMEM, "out of memory");
 	for (int i = 0; i < n; i++) {
-		const config_setting_t *e = config_setting_get_elem(list, (unsigned)i);
-		const char *date, *ja, *en;
-
-		rc = check_members(ld, e, path, allowed, required);
-		if (rc == TDK_OK)
-			rc = member_string(ld, e, "date", &date);
-		if (rc == TDK_OK)
-			rc = member_string(ld, e, "name_ja", &ja);
-		if (rc == TDK_OK)
-			rc = member_string(ld, e, "name_en", &en);
-		if (rc == TDK_OK)
-			rc = member_date(ld, config_setting_get_member(e, "date"),
-					 date, &(*out)[i].day);
+		rc = load_item(ld, path, config_setting_get_elem(list, (unsigned)i),
+			       *items, (size_t)i);
 		if (rc != TDK_OK)
 			return rc;
-		(*out)[i].name_ja = ja != NULL ? strdup(ja) : NULL;
-		(*out)[i].name_en = en != NULL ? strdup(en) : NULL;
 		*count = (size_t)i + 1;
 	}
 	return TDK_OK;
 }
 
-static int load_closure_spans(const struct loader *ld, struct cal_span **out,
-			      size_t *count)
+static int load_named_day(const struct loader *ld, const char *path,
+			  const config_setting_t *e, void *items, size_t index)
+{
+	static const char *const allowed[] = { "date", "name_ja", "name_en", NULL };
+	static const char *const required[] = { "date", NULL };
+	struct cal_named_day *day = (struct cal_named_day *)items + index;
+	const char *date, *ja, *en;
+	int rc = check_members(ld, e, path, allowed, required);
+
+	if (rc == TDK_OK)
+		rc = member_string(ld, e, "date", &date);
+	if (rc == TDK_OK)
+		rc = member_string(ld, e, "name_ja", &ja);
+	if (rc == TDK_OK)
+		rc = member_string(ld, e, "name_en", &en);
+	if (rc == TDK_OK)
+		rc = member_date(ld, config_setting_get_member(e, "date"), date,
+				 &day->day);
+	if (rc != TDK_OK)
+		return rc;
+	day->name_ja = ja != NULL ? strdup(ja) : NULL;
+	day->name_en = en != NULL ? strdup(en) : NULL;
+	return TDK_OK;
+}
+
+static int load_closure_span(const struct loader *ld, const char *path,
+			     const config_setting_t *e, void *items, size_t index)
 {
 	static const char *const allowed[] = { "from", "to", "name_ja", "name_en",
 					       NULL };
 	static const char *const required[] = { "from", "to", NULL };
-	const char *path = "calendar.closures";
-	const config_setting_t *list;
-	int n, rc = get_list(ld, path, &list);
+	struct cal_span *span = (struct cal_span *)items + index;
+	const char *from, *to, *ja, *en;
+	int rc = check_members(ld, e, path, allowed, required);
 
-	*count = 0;
-	if (rc != TDK_OK || list == NULL)
+	if (rc == TDK_OK)
+		rc = member_string(ld, e, "from", &from);
+	if (rc == TDK_OK)
+		rc = member_string(ld, e, "to", &to);
+	if (rc == TDK_OK)
+		rc = member_string(ld, e, "name_ja", &ja);
+	if (rc == TDK_OK)
+		rc = member_string(ld, e, "name_en", &en);
+	if (rc == TDK_OK)
+		rc = parse_month_day(ld, config_setting_get_member(e, "from"), from,
+				     &span->from_month, &span->from_day);
+	if (rc == TDK_OK)
+		rc = parse_month_day(ld, config_setting_get_member(e, "to"), to,
+				     &span->to_month, &span->to_day);
+	if (rc != TDK_OK)
 		return rc;
-	n = config_setting_length(list);
-	*out = calloc((size_t)n + 1, sizeof **out);
-	if (*out == NULL)
-		return tdk_err_set(ld->err, TDK_ENOMEM, "out of memory");
-	for (int i = 0; i < n; i++) {
-		const config_setting_t *e = config_setting_get_elem(list, (unsigned)i);
-		struct cal_span *span = &(*out)[i];
-		const char *from, *to, *ja, *en;
-
-		rc = check_members(ld, e, path, allowed, required);
-		if (rc == TDK_OK)
-			rc = member_string(ld, e, "from", &from);
-		if (rc == TDK_OK)
-			rc = member_string(ld, e, "to", &to);
-		if (rc == TDK_OK)
-			rc = member_string(ld, e, "name_ja", &ja);
-		if (rc == TDK_OK)
-			rc = member_string(ld, e, "name_en", &en);
-		if (rc == TDK_OK)
-			rc = parse_month_day(ld, config_setting_get_member(e, "from"),
-					     from, &span->from_month, &span->from_day);
-		if (rc == TDK_OK)
-			rc = parse_month_day(ld, config_setting_get_member(e, "to"),
-					     to, &span->to_month, &span->to_day);
-		if (rc != TDK_OK)
-			return rc;
-		span->name_ja = ja != NULL ? strdup(ja) : NULL;
-		span->name_en = en != NULL ? strdup(en) : NULL;
-		*count = (size_t)i + 1;
-	}
+	span->name_ja = ja != NULL ? strdup(ja) : NULL;
+	span->name_en = en != NULL ? strdup(en) : NULL;
 	return TDK_OK;
 }
 
-static int load_holiday_removals(const struct loader *ld, civil_day **out,
-				 size_t *count)
+static int load_removed_holiday(const struct loader *ld, const char *path,
+				const config_setting_t *e, void *items,
+				size_t index)
 {
-	const char *path = "calendar.holidays_remove";
-	const config_setting_t *list;
-	int n, rc = get_list(ld, path, &list);
+	if (config_setting_type(e) != CONFIG_TYPE_STRING)
+		return fail_at(ld, e, TDK_EINVAL,
+			       "'calendar.holidays_remove' holds dates as \"YYYY-MM-DD\"");
+	return member_date(ld, e, config_setting_get_string(e),
+			   (civil_day *)items + index);
+}
 
-	*count = 0;
-	if (rc != TDK_OK || list == NULL)
+static int load_reason(const struct loader *ld, const char *path,
+		       const config_setting_t *e, void *items, size_t index)
+{
+	static const char *const allowed[] = { "code", "mark", "label_ja",
+					       "label_en", NULL };
+	static const char *const required[] = { "code", "label_ja", "label_en",
+						NULL };
+	struct rule_reason *r = (struct rule_reason *)items + index;
+	struct rule_reason_list earlier = { items, index };
+	const char *code, *mark, *ja, *en;
+	char msg[200];
+	int rc = check_members(ld, e, path, allowed, required);
+
+	if (rc == TDK_OK)
+		rc = member_string(ld, e, "code", &code);
+	if (rc == TDK_OK)
+		rc = member_string(ld, e, "mark", &mark);
+	if (rc == TDK_OK)
+		rc = member_string(ld, e, "label_ja", &ja);
+	if (rc == TDK_OK)
+		rc = member_string(ld, e, "label_en", &en);
+	if (rc != TDK_OK)
 		return rc;
-	n = config_setting_length(list);
-	*out = calloc((size_t)n + 1, sizeof **out);
-	if (*out == NULL)
-		return tdk_err_set(ld->err, TDK_ENOMEM, "out of memory");
-	for (int i = 0; i < n; i++) {
-		const config_setting_t *e = config_setting_get_elem(list, (unsigned)i);
-
-		if (config_setting_type(e) != CONFIG_TYPE_STRING)
-			return fail_at(ld, e, TDK_EINVAL,
-				       "'calendar.holidays_remove' holds dates as \"YYYY-MM-DD\"");
-		rc = member_date(ld, e, config_setting_get_string(e), &(*out)[i]);
-		if (rc != TDK_OK)
-			return rc;
-		*count = (size_t)i + 1;
+	if (*code == '\0' || strcspn(code, " \t\"") != strlen(code)) {
+		snprintf(msg, sizeof msg, "reason code \"%s\" must be one word", code);
+		return fail_at(ld, e, TDK_EINVAL, msg);
 	}
+	if (rules_find_reason(&earlier, code) != NULL) {
+		snprintf(msg, sizeof msg, "reason code \"%s\" appears twice in '%s'",
+			 code, path);
+		return fail_at(ld, e, TDK_EEXIST, msg);
+	}
+	r->code = strdup(code);
+	r->mark = dup_or_empty(mark);
+	r->label_ja = strdup(ja);
+	r->label_en = strdup(en);
+	if (!r->code || !r->mark || !r->label_ja || !r->label_en)
+		return tdk_err_set(ld->err, TDK_ENOMEM, "out of memory");
 	return TDK_OK;
 }
 
 static int load_reasons(const struct loader *ld, const char *path,
 			struct rule_reason_list *out)
 {
-	static const char *const allowed[] = { "code", "mark", "label_ja",
-					       "label_en", NULL };
-	static const char *const required[] = { "code", "label_ja", "label_en",
-						NULL };
-	const config_setting_t *list;
-	int n, rc = get_list(ld, path, &list);
+	void *items;
+	int rc = load_list(ld, path, true, sizeof(struct rule_reason), load_reason,
+			   &items, &out->count);
 
-	if (rc != TDK_OK)
-		return rc;
-	n = config_setting_length(list);
-	if (n == 0)
-		return fail_at(ld, list, TDK_EINVAL, "a reason list may not be empty");
-	out->items = calloc((size_t)n, sizeof *out->items);
-	if (out->items == NULL)
-		return tdk_err_set(ld->err, TDK_ENOMEM, "out of memory");
-	for (int i = 0; i < n; i++) {
-		const config_setting_t *e = config_setting_get_elem(list, (unsigned)i);
-		struct rule_reason *r = &out->items[i];
-		const char *code, *mark, *ja, *en;
-		char msg[200];
-
-		rc = check_members(ld, e, path, allowed, required);
-		if (rc == TDK_OK)
-			rc = member_string(ld, e, "code", &code);
-		if (rc == TDK_OK)
-			rc = member_string(ld, e, "mark", &mark);
-		if (rc == TDK_OK)
-			rc = member_string(ld, e, "label_ja", &ja);
-		if (rc == TDK_OK)
-			rc = member_string(ld, e, "label_en", &en);
-		if (rc != TDK_OK)
-			return rc;
-		if (*code == '\0' || strcspn(code, " \t\"") != strlen(code)) {
-			snprintf(msg, sizeof msg, "reason code \"%s\" must be one word", code);
-			return fail_at(ld, e, TDK_EINVAL, msg);
-		}
-		if (rules_find_reason(out, code) != NULL) {
-			snprintf(msg, sizeof msg, "reason code \"%s\" appears twice in '%s'",
-				 code, path);
-			return fail_at(ld, e, TDK_EEXIST, msg);
-		}
-		r->code = strdup(code);
-		r->mark = dup_or_empty(mark);
-		r->label_ja = strdup(ja);
-		r->label_en = strdup(en);
-		out->count = (size_t)i + 1;
-		if (!r->code || !r->mark || !r->label_ja || !r->label_en)
-			return tdk_err_set(ld->err, TDK_ENOMEM, "out of memory");
-	}
-	return TDK_OK;
+	out->items = items;
+	return rc;
 }
 
 static int outcome_kinds(const struct loader *ld, const config_setting_t *e,
@@ -399,58 +392,45 @@ static int outcome_kinds(const struct loader *ld, const config_setting_t *e,
 	return TDK_OK;
 }
 
-static int load_outcomes(const struct loader *ld)
+static int load_outcome(const struct loader *ld, const char *path,
+			const config_setting_t *e, void *items, size_t index)
 {
 	static const char *const allowed[] = { "code", "kinds", "reason",
 					       "label_ja", "label_en", NULL };
 	static const char *const required[] = { "code", "kinds", "label_ja",
 						"label_en", NULL };
-	struct rules *rules = ld->rules;
-	const config_setting_t *list;
-	int n, rc = get_list(ld, "outcomes", &list);
+	struct rule_outcome *o = (struct rule_outcome *)items + index;
+	struct rules earlier = { .outcomes = items, .n_outcomes = index };
+	const config_setting_t *reason;
+	const char *code, *ja, *en;
+	unsigned kinds;
+	char msg[200];
+	int rc = check_members(ld, e, path, allowed, required);
 
+	if (rc == TDK_OK)
+		rc = member_string(ld, e, "code", &code);
+	if (rc == TDK_OK)
+		rc = member_string(ld, e, "label_ja", &ja);
+	if (rc == TDK_OK)
+		rc = member_string(ld, e, "label_en", &en);
+	if (rc == TDK_OK)
+		rc = outcome_kinds(ld, e, &kinds);
 	if (rc != TDK_OK)
 		return rc;
-	n = config_setting_length(list);
-	if (n == 0)
-		return fail_at(ld, list, TDK_EINVAL, "'outcomes' may not be empty");
-	rules->outcomes = calloc((size_t)n, sizeof *rules->outcomes);
-	if (rules->outcomes == NULL)
-		return tdk_err_set(ld->err, TDK_ENOMEM, "out of memory");
-	for (int i = 0; i < n; i++) {
-		const config_setting_t *e = config_setting_get_elem(list, (unsigned)i);
-		const config_setting_t *reason;
-		struct rule_outcome *o = &rules->outcomes[i];
-		const char *code, *ja, *en;
-		char msg[200];
-
-		rc = check_members(ld, e, "outcomes", allowed, required);
-		if (rc == TDK_OK)
-			rc = member_string(ld, e, "code", &code);
-		if (rc == TDK_OK)
-			rc = member_string(ld, e, "label_ja", &ja);
-		if (rc == TDK_OK)
-			rc = member_string(ld, e, "label_en", &en);
-		if (rc == TDK_OK)
-			rc = outcome_kinds(ld, e, &o->kinds);
-		if (rc != TDK_OK)
-			return rc;
-		reason = config_setting_get_member(e, "reason");
-		if (reason != NULL && config_setting_type(reason) != CONFIG_TYPE_BOOL)
-			return fail_at(ld, reason, TDK_EINVAL,
-				       "'reason' must be true or false");
-		if (rules_find_outcome(rules, code) != NULL) {
-			snprintf(msg, sizeof msg, "outcome \"%s\" appears twice", code);
-			return fail_at(ld, e, TDK_EEXIST, msg);
-		}
-		o->needs_reason = reason != NULL && config_setting_get_bool(reason);
-		o->code = strdup(code);
-		o->label_ja = strdup(ja);
-		o->label_en = strdup(en);
-		rules->n_outcomes = (size_t)i + 1;
-		if (!o->code || !o->label_ja || !o->label_en)
-			return tdk_err_set(ld->err, TDK_ENOMEM, "out of memory");
+	reason = config_setting_get_member(e, "reason");
+	if (reason != NULL && config_setting_type(reason) != CONFIG_TYPE_BOOL)
+		return fail_at(ld, reason, TDK_EINVAL, "'reason' must be true or false");
+	if (rules_find_outcome(&earlier, code) != NULL) {
+		snprintf(msg, sizeof msg, "outcome \"%s\" appears twice", code);
+		return fail_at(ld, e, TDK_EEXIST, msg);
 	}
+	o->kinds = kinds;
+	o->needs_reason = reason != NULL && config_setting_get_bool(reason);
+	o->code = strdup(code);
+	o->label_ja = strdup(ja);
+	o->label_en = strdup(en);
+	if (!o->code || !o->label_ja || !o->label_en)
+		return tdk_err_set(ld->err, TDK_ENOMEM, "out of memory");
 	return TDK_OK;
 }
 
@@ -501,6 +481,7 @@ static int load_scalars(const struct loader *ld, const struct rule_scalars *s)
 int rules_load(const char *file, const struct rules **out, tdk_err *err)
 {
 	struct rule_scalars scalars = { 0 };
+	void *items = NULL;
 	struct rules *rules;
 	struct loader ld;
 	config_t cfg;
@@ -517,28 +498,40 @@ int rules_load(const char *file, const struct rules **out, tdk_err *err)
 				      NULL, 0, err);
 	if (rc == TDK_OK)
 		rc = load_scalars(&ld, &scalars);
-	if (rc == TDK_OK)
-		rc = load_closure_spans(&ld, (struct cal_span **)&rules->calendar.closure_spans,
-					&rules->calendar.n_closure_spans);
-	if (rc == TDK_OK)
-		rc = load_named_days(&ld, "calendar.closure_dates",
-				     (struct cal_named_day **)&rules->calendar.closure_days,
-				     &rules->calendar.n_closure_days);
-	if (rc == TDK_OK)
-		rc = load_named_days(&ld, "calendar.holidays_add",
-				     (struct cal_named_day **)&rules->calendar.holiday_add,
-				     &rules->calendar.n_holiday_add);
-	if (rc == TDK_OK)
-		rc = load_holiday_removals(&ld, (civil_day **)&rules->calendar.holiday_remove,
-					   &rules->calendar.n_holiday_remove);
+	if (rc == TDK_OK) {
+		rc = load_list(&ld, "calendar.closures", false, sizeof(struct cal_span),
+			       load_closure_span, &items, &rules->calendar.n_closure_spans);
+		rules->calendar.closure_spans = items;
+	}
+	if (rc == TDK_OK) {
+		rc = load_list(&ld, "calendar.closure_dates", false,
+			       sizeof(struct cal_named_day), load_named_day, &items,
+			       &rules->calendar.n_closure_days);
+		rules->calendar.closure_days = items;
+	}
+	if (rc == TDK_OK) {
+		rc = load_list(&ld, "calendar.holidays_add", false,
+			       sizeof(struct cal_named_day), load_named_day, &items,
+			       &rules->calendar.n_holiday_add);
+		rules->calendar.holiday_add = items;
+	}
+	if (rc == TDK_OK) {
+		rc = load_list(&ld, "calendar.holidays_remove", false, sizeof(civil_day),
+			       load_removed_holiday, &items,
+			       &rules->calendar.n_holiday_remove);
+		rules->calendar.holiday_remove = items;
+	}
 	if (rc == TDK_OK)
 		rc = load_reasons(&ld, "reasons.not_accepted", &rules->not_accepted);
 	if (rc == TDK_OK)
 		rc = load_reasons(&ld, "reasons.web_end", &rules->web_end);
 	if (rc == TDK_OK)
 		rc = load_reasons(&ld, "reasons.product_end", &rules->product_end);
-	if (rc == TDK_OK)
-		rc = load_outcomes(&ld);
+	if (rc == TDK_OK) {
+		rc = load_list(&ld, "outcomes", true, sizeof(struct rule_outcome),
+			       load_outcome, &items, &rules->n_outcomes);
+		rules->outcomes = items;
+	}
 	if (rc == TDK_OK) {
 		rules->source = strdup(file);
 		if (rules->source == NULL)

@@ -12,6 +12,7 @@
 #include <json-glib/json-glib.h>
 #include <stdio.h>
 
+#include "json_print.h"
 #include "log.h"
 #include "milter.h"
 
@@ -19,9 +20,6 @@ static void print_result(const char *verdict, const char *reply,
 			 const struct spool_entry *entry, bool written)
 {
 	g_autoptr(JsonBuilder) b = json_builder_new();
-	g_autoptr(JsonGenerator) gen = json_generator_new();
-	g_autoptr(JsonNode) root = NULL;
-	g_autofree char *text = NULL;
 
 	json_builder_begin_object(b);
 	json_builder_set_member_name(b, "verdict");
@@ -37,11 +35,7 @@ static void print_result(const char *verdict, const char *reply,
 		json_builder_add_value(b, spool_entry_to_json(entry, false));
 	}
 	json_builder_end_object(b);
-	root = json_builder_get_root(b);
-	json_generator_set_root(gen, root);
-	json_generator_set_pretty(gen, TRUE);
-	text = json_generator_to_data(gen, NULL);
-	printf("%s\n", text);
+	json_print_builder(b);
 }
 
 int mf_test_mode(const char *file, const char *const *recipients,

@@ -16,6 +16,7 @@
 
 #include "calendar.h"
 #include "cli.h"
+#include "json_print.h"
 #include "ctl.h"
 #include "rules.h"
 
@@ -24,18 +25,6 @@ struct calendar_cmd {
 	struct cal *cal;
 	bool json;
 };
-
-static void print_json(JsonBuilder *builder)
-{
-	g_autoptr(JsonGenerator) generator = json_generator_new();
-	g_autoptr(JsonNode) root = json_builder_get_root(builder);
-	g_autofree char *text = NULL;
-
-	json_generator_set_root(generator, root);
-	json_generator_set_pretty(generator, TRUE);
-	text = json_generator_to_data(generator, NULL);
-	printf("%s\n", text);
-}
 
 static int parse_day(const struct calendar_cmd *c, const char *text,
 		     civil_day *out)
@@ -102,7 +91,7 @@ static int cmd_holidays(const struct calendar_cmd *c, int argc, char **argv)
 			json_builder_end_object(b);
 		}
 		json_builder_end_array(b);
-		print_json(b);
+		json_print_builder(b);
 		return 0;
 	}
 	for (size_t i = 0; i < count; i++) {
@@ -143,7 +132,7 @@ static int cmd_is_business_day(const struct calendar_cmd *c, int argc,
 			json_builder_add_string_value(b, info.name_en);
 		}
 		json_builder_end_object(b);
-		print_json(b);
+		json_print_builder(b);
 	} else if (info.reason == CAL_BUSINESS) {
 		printf("yes\n");
 	} else if (info.name_ja != NULL) {
@@ -181,7 +170,7 @@ static int cmd_next_business_day(const struct calendar_cmd *c, int argc,
 		json_builder_set_member_name(b, "next_business_day");
 		json_builder_add_string_value(b, date);
 		json_builder_end_object(b);
-		print_json(b);
+		json_print_builder(b);
 	} else {
 		printf("%s\n", date);
 	}
@@ -225,7 +214,7 @@ static int cmd_add(const struct calendar_cmd *c, int argc, char **argv)
 		json_builder_set_member_name(b, "deadline_utc");
 		json_builder_add_int_value(b, deadline);
 		json_builder_end_object(b);
-		print_json(b);
+		json_print_builder(b);
 	} else {
 		printf("%s\n", deadline_text);
 	}
@@ -258,7 +247,7 @@ static int cmd_between(const struct calendar_cmd *c, int argc, char **argv)
 		json_builder_set_member_name(b, "business_days");
 		json_builder_add_int_value(b, count);
 		json_builder_end_object(b);
-		print_json(b);
+		json_print_builder(b);
 	} else {
 		printf("%d\n", count);
 	}

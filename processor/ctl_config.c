@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "json_print.h"
 #include "ctl.h"
 
 static const struct conf_spec *lookup(const struct conf_spec *table, size_t n,
@@ -46,9 +47,6 @@ int ctl_config(const struct ctl_env *env, int argc, char **argv)
 	}
 	if (json) {
 		g_autoptr(JsonBuilder) builder = json_builder_new();
-		g_autoptr(JsonGenerator) generator = json_generator_new();
-		g_autoptr(JsonNode) root = NULL;
-		g_autofree char *text = NULL;
 
 		json_builder_begin_object(builder);
 		for (size_t i = 0; i < n_selected; i++) {
@@ -58,11 +56,7 @@ int ctl_config(const struct ctl_env *env, int argc, char **argv)
 			json_builder_add_string_value(builder, value);
 		}
 		json_builder_end_object(builder);
-		root = json_builder_get_root(builder);
-		json_generator_set_root(generator, root);
-		json_generator_set_pretty(generator, TRUE);
-		text = json_generator_to_data(generator, NULL);
-		printf("%s\n", text);
+		json_print_builder(builder);
 		return 0;
 	}
 	for (size_t i = 0; i < n_selected; i++) {

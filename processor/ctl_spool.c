@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "json_print.h"
 #include "ctl.h"
 #include "spool.h"
 
@@ -97,16 +98,8 @@ static int list_entries(const struct ctl_env *env, struct spool *sp, bool json)
 		}
 	} while (n == LIST_BATCH);
 	json_builder_end_array(b);
-	if (json) {
-		g_autoptr(JsonGenerator) gen = json_generator_new();
-		g_autoptr(JsonNode) root = json_builder_get_root(b);
-		g_autofree char *text = NULL;
-
-		json_generator_set_root(gen, root);
-		json_generator_set_pretty(gen, TRUE);
-		text = json_generator_to_data(gen, NULL);
-		printf("%s\n", text);
-	}
+	if (json)
+		json_print_builder(b);
 	return 0;
 }
 
