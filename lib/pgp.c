@@ -54,6 +54,7 @@ struct pgp {
 	int refs;               /* the owner's and one per live job */
 	int active;             /* decryptions holding a slot */
 	char *home;             /* NULL: gpg's default */
+	bool home_is_engine_default; /* set once for the process: no per-job setup */
 	int budget_ms;
 	int max_concurrent;
 	size_t max_output;
@@ -461,7 +462,9 @@ static gpgme_error_t ctx_new(struct job *j, gpgme_ctx_t *out)
 	if (e)
 		return e;
 	e = gpgme_set_protocol(ctx, GPGME_PROTOCOL_OpenPGP);
-	if (!e && j->p->home != NULL)
+	/* Setting a context's engine makes GPGME run "gpg --version" again;
+	 * only a second, different home in one process pays for that. */
+	if (!e && j->p->home != NULL && !j->p->home_is_engine_default)
 		e = gpgme_ctx_set_engine_info(ctx, GPGME_PROTOCOL_OpenPGP, NULL,
 					      j->p->home);
 	if (!e)
@@ -1043,6 +1046,27 @@ static int check_home(const char *path, tdk_err *err)
 	return TDK_OK;
 }
 
+/*
+ * The first GnuPG home of the process becomes GPGME's default engine
+ * setting, so that every context made for it starts without probing gpg.
+ */
+static pthread_mutex_t engine_default_mu = PTHREAD_MUTEX_INITIALIZER;
+static char *engine_default_home;
+
+static bool make_engine_default(const char *home)
+{
+	bool is_default = false;
+
+	pthread_mutex_lock(&engine_default_mu);
+	if (engine_default_home == NULL &&
+	    gpgme_set_engine_info(GPGME_PROTOCOL_OpenPGP, NULL, home) == 0)
+		engine_default_home = strdup(home);
+	is_default = engine_default_home != NULL &&
+		     strcmp(engine_default_home, home) == 0;
+	pthread_mutex_unlock(&engine_default_mu);
+	return is_default;
+}
+
 int pgp_new(const struct pgp_config *cfg, struct pgp **out, tdk_err *err)
 {
 	struct errtext et;
@@ -1106,6 +1130,7 @@ int pgp_new(const struct pgp_config *cfg, struct pgp **out, tdk_err *err)
 	}
 	p->refs = 1;
 	p->home = home;
+	p->home_is_engine_default = home != NULL && make_engine_default(home);
 	p->budget_ms = cfg->time_budget_ms;
 	p->max_concurrent = cfg->max_concurrent;
 	p->max_output = cfg->max_output;

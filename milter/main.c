@@ -7,6 +7,7 @@
  */
 #include "config.h"
 
+#include <errno.h>
 #include <getopt.h>
 #include <gmime/gmime.h>
 #include <grp.h>
@@ -84,8 +85,11 @@ static int run_milter(const struct tdk_config *config)
 		msg_fatal("milter.socket '%s' is not usable", config->milter_socket);
 	if (smfi_register(mf_filter) != MI_SUCCESS)
 		msg_fatal("cannot register with libmilter");
+	errno = 0;
 	if (smfi_opensocket(true) != MI_SUCCESS)
-		msg_fatal("cannot open milter.socket '%s'", config->milter_socket);
+		msg_fatal("cannot open milter.socket '%s': %s", config->milter_socket,
+			  errno != 0 ? g_strerror(errno)
+				     : "address in use or not permitted");
 	msg_info("starting: socket %s, spool %s/spool", config->milter_socket,
 		 config->state_dir);
 	rc = smfi_main();
