@@ -1243,24 +1243,39 @@ int spool_count(struct spool *sp, size_t *entries, size_t *quarantined,
 	return TDK_OK;
 }
 
+/*
+ * Starts a write transaction on the entry id: checks the spool may be
+ * written, fills the key (kbuf holds its bytes) and begins the txn.
+ */
+static int begin_entry_write(struct spool *sp, uint64_t id, const char *caller,
+			     uint8_t kbuf[8], MDB_val *key, MDB_txn **txn,
+			     tdk_err *err)
+{
+	int rc;
+
+	if (sp == NULL)
+		return tdk_err_set(err, TDK_EINVAL, "%s: NULL argument", caller);
+	if (sp->readonly)
+		return tdk_err_set(err, TDK_ESTATE, "spool %s is open read-only",
+				   sp->dir);
+	put_be64(kbuf, id);
+	key->mv_size = 8;
+	key->mv_data = kbuf;
+	rc = txn_begin(sp, 0, txn);
+	if (rc != 0)
+		return mdb_fail(sp, rc, "beginning a transaction", err);
+	return TDK_OK;
+}
+
 int spool_delete(struct spool *sp, uint64_t id, tdk_err *err)
 {
 	MDB_txn *txn;
 	MDB_val key;
 	uint8_t kbuf[8];
-	int rc;
+	int rc = begin_entry_write(sp, id, "spool_delete", kbuf, &key, &txn, err);
 
-	if (sp == NULL)
-		return tdk_err_set(err, TDK_EINVAL, "spool_delete: NULL argument");
-	if (sp->readonly)
-		return tdk_err_set(err, TDK_ESTATE, "spool %s is open read-only",
-				   sp->dir);
-	put_be64(kbuf, id);
-	key.mv_size = sizeof kbuf;
-	key.mv_data = kbuf;
-	rc = txn_begin(sp, 0, &txn);
-	if (rc != 0)
-		return mdb_fail(sp, rc, "beginning a transaction", err);
+	if (rc != TDK_OK)
+		return rc;
 	rc = mdb_del(txn, sp->entries, &key, NULL);
 	if (rc != 0) {
 		txn_abort(sp, txn);
@@ -1283,19 +1298,10 @@ int spool_quarantine(struct spool *sp, uint64_t id, tdk_err *err)
 	void *copy = NULL;
 	size_t size = 0;
 	const char *what = "reading the entry";
-	int rc;
+	int rc = begin_entry_write(sp, id, "spool_quarantine", kbuf, &key, &txn, err);
 
-	if (sp == NULL)
-		return tdk_err_set(err, TDK_EINVAL, "spool_quarantine: NULL argument");
-	if (sp->readonly)
-		return tdk_err_set(err, TDK_ESTATE, "spool %s is open read-only",
-				   sp->dir);
-	put_be64(kbuf, id);
-	key.mv_size = sizeof kbuf;
-	key.mv_data = kbuf;
-	rc = txn_begin(sp, 0, &txn);
-	if (rc != 0)
-		return mdb_fail(sp, rc, "beginning a transaction", err);
+	if (rc != TDK_OK)
+		return rc;
 	rc = mdb_get(txn, sp->entries, &key, &val);
 	if (rc == 0) {
 		/* Copied: the value points into the map, which the puts below
