@@ -196,15 +196,14 @@ static sfsistat mf_header(SMFICTX *ctx, char *name, char *value)
 	count = GPOINTER_TO_INT(g_hash_table_lookup(m->header_counts, key)) + 1;
 	g_hash_table_replace(m->header_counts, key, GINT_TO_POINTER(count));
 	if (intake_is_trust_header(name)) {
-		struct mf_trust_header th = { g_strdup(name), count };
-
 		/* Not kept, but counted toward the size cap all the same. */
-			m->trust_bytes += strlen(name) + strlen(value) + 4;
-		if (m->trust_headers->len < MAX_TRUST_HEADERS)
+		m->trust_bytes += strlen(name) + strlen(value) + 4;
+		if (m->trust_headers->len < MAX_TRUST_HEADERS) {
+			struct mf_trust_header th = { g_strdup(name), count };
+
 			g_array_append_val(m->trust_headers, th);
-		else {
+		} else {
 			m->too_many_trust_headers = true;
-			g_free(th.name);
 		}
 	} else {
 		append_raw(m, name, strlen(name));
