@@ -1,0 +1,4 @@
+/*
+ * command.c - the staff command language (see command.h).
+ */
+#include "command.h"

@@ -1,0 +1,6 @@
+/*
+ * command.h - the staff command language.
+ */
+#ifndef TODOKE_COMMAND_H
+#define TODOKE_COMMAND_H
+#endif
