@@ -632,3 +632,118 @@ const struct rule_outcome *rules_find_outcome(const struct rules *rules,
 			return &rules->outcomes[i];
 	return NULL;
 }
+
+/* The length of name without one trailing dot; 0 for a malformed name. */
+static size_t host_length(const char *name)
+{
+	size_t len = name != NULL ? strlen(name) : 0;
+
+	if (len > 0 && name[len - 1] == '.')
+		len--;
+	if (len == 0 || name[0] == '.')
+		return 0;
+	for (size_t i = 1; i < len; i++)
+		if (name[i] == '.' && name[i - 1] == '.')
+			return 0;
+	return len;
+}
+
+static bool ascii_equal_n(const char *a, const char *b, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		unsigned char x = (unsigned char)a[i], y = (unsigned char)b[i];
+
+		if (x >= 'A' && x <= 'Z')
+			x = (unsigned char)(x - 'A' + 'a');
+		if (y >= 'A' && y <= 'Z')
+			y = (unsigned char)(y - 'A' + 'a');
+		if (x != y)
+			return false;
+	}
+	return true;
+}
+
+/*
+ * Splits the name (len bytes, well formed) at its last two dots: the
+ * number of labels, and where the last and second-to-last labels start.
+ */
+static int host_labels(const char *name, size_t len, size_t *last,
+		       size_t *second)
+{
+	int labels = 1;
+
+	*last = *second = 0;
+	for (size_t i = len; i-- > 0;) {
+		if (name[i] != '.')
+			continue;
+		if (labels == 1)
+			*last = i + 1;
+		else if (labels == 2)
+			*second = i + 1;
+		labels++;
+	}
+	return labels;
+}
+
+/* Whether the (shorter) name may stand for an organisation's domain. */
+static bool host_registrable(const char *name, size_t len)
+{
+	static const char *const second_levels[] = {
+		"co", "ne", "or", "ac", "go", "ed", "gr", "lg", "ad",
+		"com", "net", "org", "gov", "edu", NULL
+	};
+	size_t last, second, second_len;
+	int labels = host_labels(name, len, &last, &second);
+	bool cc = len - last == 2;
+
+	if (labels < 2)
+		return false;
+	for (size_t i = 0; cc && i < 2; i++) {
+		unsigned char c = (unsigned char)name[last + i];
+
+		cc = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+	}
+	if (!cc || labels >= 3)
+		return true;
+	second_len = last - 1 - second;
+	for (const char *const *s = second_levels; *s != NULL; s++)
+		if (strlen(*s) == second_len &&
+		    ascii_equal_n(name + second, *s, second_len))
+			return false;
+	return true;
+}
+
+static bool host_numeric(const char *name, size_t len)
+{
+	size_t last, second;
+
+	host_labels(name, len, &last, &second);
+	for (size_t i = last; i < len; i++)
+		if (name[i] < '0' || name[i] > '9')
+			return false;
+	return true;
+}
+
+bool rules_domain_related(const char *a, const char *b)
+{
+	size_t la = host_length(a), lb = host_length(b);
+	const char *longer = a, *shorter = b;
+	size_t ll = la, ls = lb;
+
+	if (la == 0 || lb == 0)
+		return false;
+	if (lb > la) {
+		longer = b;
+		shorter = a;
+		ll = lb;
+		ls = la;
+	}
+	if (host_numeric(shorter, ls) || host_numeric(longer, ll))
+		return ll == ls && ascii_equal_n(longer, shorter, ls);
+	if (!host_registrable(shorter, ls))
+		return false;
+	if (ll == ls)
+		return ascii_equal_n(longer, shorter, ls);
+	return longer[ll - ls - 1] == '.' &&
+	       ascii_equal_n(longer + (ll - ls), shorter, ls);
+}

@@ -7,6 +7,9 @@
  * struct rules. Every mistake is refused with "file:line: message". The
  * calendar member is ready for cal_new().
  *
+ * Also the pure helpers that read the policy: rules_domain_related()
+ * (when a contact reply may release stage 2 by itself).
+ *
  * rules_free() releases everything (NULL is fine).
  */
 #ifndef TODOKE_RULES_H
@@ -85,5 +88,17 @@ const struct rule_reason *rules_find_reason(const struct rule_reason_list *list,
 					    const char *code);
 const struct rule_outcome *rules_find_outcome(const struct rules *rules,
 					      const char *code);
+
+/*
+ * Whether two host names belong together: equal, or one a suffix of the
+ * other at a dot (www.example.co.jp and example.co.jp), ignoring ASCII
+ * case and one trailing dot. The shorter name must not be public-suffix
+ * like: it needs two labels, or three when it ends in a two-letter
+ * country code under co, ne, or, ac, go, ed, gr, lg, ad, com, net, org,
+ * gov or edu (so co.jp relates to nothing). A name whose last label is
+ * all digits (an IPv4 address) relates only to itself. NULL, empty
+ * names and empty labels relate to nothing.
+ */
+bool rules_domain_related(const char *a, const char *b);
 
 #endif

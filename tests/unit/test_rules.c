@@ -253,6 +253,75 @@ static void missing_section_and_file(void **state)
 	assert_null(r);
 }
 
+static void domain_relation(void **state)
+{
+	/* equal, ignoring case and a trailing dot */
+	assert_true(rules_domain_related("example.co.jp", "example.co.jp"));
+	assert_true(rules_domain_related("Example.CO.jp", "example.co.JP."));
+	assert_true(rules_domain_related("example.com", "example.com"));
+	/* a subdomain, either way round */
+	assert_true(rules_domain_related("www.example.co.jp", "example.co.jp"));
+	assert_true(rules_domain_related("example.co.jp", "www.example.co.jp"));
+	assert_true(rules_domain_related("a.b.example.com", "example.com"));
+	assert_true(rules_domain_related("mail.example.jp", "EXAMPLE.JP"));
+	assert_true(rules_domain_related("www.example.co.uk", "example.co.uk"));
+	assert_true(rules_domain_related("www.city.example.lg.jp",
+					 "city.example.lg.jp"));
+	/* siblings are not related: neither is a suffix of the other */
+	assert_false(rules_domain_related("www.example.co.jp", "mail.example.co.jp"));
+	/* only at a dot */
+	assert_false(rules_domain_related("badexample.co.jp", "example.co.jp"));
+	assert_false(rules_domain_related("example.co.jp", "badexample.co.jp"));
+	assert_false(rules_domain_related("xexample.com", "example.com"));
+	assert_false(rules_domain_related("example.com", "example.org"));
+	assert_false(rules_domain_related("example.co.jp", "example.ne.jp"));
+	/* never through a public suffix */
+	assert_false(rules_domain_related("co.jp", "co.jp"));
+	assert_false(rules_domain_related("example.co.jp", "co.jp"));
+	assert_false(rules_domain_related("co.jp", "other.co.jp"));
+	assert_false(rules_domain_related("www.example.ne.jp", "NE.JP"));
+	static const char *const second_levels[] = {
+		"co", "ne", "or", "ac", "go", "ed", "gr", "lg", "ad",
+		"com", "net", "org", "gov", "edu",
+	};
+	for (size_t i = 0; i < sizeof second_levels / sizeof second_levels[0]; i++) {
+		g_autofree char *suffix = g_strdup_printf("%s.jp", second_levels[i]);
+		g_autofree char *uk = g_strdup_printf("%s.uk", second_levels[i]);
+		g_autofree char *site = g_strdup_printf("example.%s.jp",
+							 second_levels[i]);
+		g_autofree char *www = g_strdup_printf("www.example.%s.jp",
+							second_levels[i]);
+
+		assert_false(rules_domain_related(site, suffix));
+		assert_false(rules_domain_related(suffix, suffix));
+		assert_false(rules_domain_related(uk, uk));
+		assert_true(rules_domain_related(www, site));
+	}
+	assert_false(rules_domain_related("com.au", "example.com.au"));
+	assert_true(rules_domain_related("www.example.com.au", "example.com.au"));
+	/* the second-level rule applies only under a two-letter code */
+	assert_true(rules_domain_related("www.co.com", "co.com"));
+	assert_true(rules_domain_related("www.example.jp", "example.jp"));
+	/* a single label or a bare top-level domain relates to nothing */
+	assert_false(rules_domain_related("jp", "jp"));
+	assert_false(rules_domain_related("example.jp", "jp"));
+	assert_false(rules_domain_related("localhost", "localhost"));
+	assert_false(rules_domain_related("www.example.com", "com"));
+	/* IPv4 addresses only when equal */
+	assert_true(rules_domain_related("192.0.2.1", "192.0.2.1"));
+	assert_false(rules_domain_related("192.0.2.1", "0.2.1"));
+	assert_false(rules_domain_related("10.192.0.2.1", "192.0.2.1"));
+	assert_false(rules_domain_related("192.0.2.1", "example.com"));
+	/* malformed */
+	assert_false(rules_domain_related(NULL, "example.com"));
+	assert_false(rules_domain_related("example.com", NULL));
+	assert_false(rules_domain_related("", ""));
+	assert_false(rules_domain_related(".", "."));
+	assert_false(rules_domain_related("www..example.com", "example.com"));
+	assert_false(rules_domain_related(".example.com", "example.com"));
+	assert_false(rules_domain_related("example.com..", "example.com"));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -261,6 +330,7 @@ int main(void)
 		cmocka_unit_test(overrides_reach_the_calendar),
 		cmocka_unit_test(malformed_rules_are_refused_with_file_and_line),
 		cmocka_unit_test(missing_section_and_file),
+		cmocka_unit_test(domain_relation),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
