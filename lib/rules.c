@@ -26,8 +26,14 @@ struct rule_scalars {
 	long long attempts;
 	char *interval;
 	long long postal_attempt;
+	char *auto_stage2;
 	char *personal_data;
+	char *nondisclosure_withdrawal;
+	char *digest_time;
+	long long recipient_daily_cap;
 };
+
+static const char *const auto_stage2_names[] = { "domain", "never", NULL };
 
 #define S(field) offsetof(struct rule_scalars, field)
 static const struct conf_spec rule_table[] = {
@@ -50,7 +56,11 @@ static const struct conf_spec rule_table[] = {
 	{ "contact.attempts", CONF_INT, S(attempts), NULL, 1, 10, NULL, true, NULL },
 	{ "contact.interval", CONF_STRING, S(interval), NULL, 0, 0, NULL, true, NULL },
 	{ "contact.postal_attempt", CONF_INT, S(postal_attempt), "0", 0, 10, NULL, false, NULL },
+	{ "contact.auto_stage2", CONF_ENUM, S(auto_stage2), NULL, 0, 0, auto_stage2_names, true, NULL },
 	{ "retention.personal_data", CONF_STRING, S(personal_data), NULL, 0, 0, NULL, true, NULL },
+	{ "product.nondisclosure_withdrawal", CONF_STRING, S(nondisclosure_withdrawal), NULL, 0, 0, NULL, true, NULL },
+	{ "digest.time", CONF_STRING, S(digest_time), NULL, 0, 0, NULL, true, NULL },
+	{ "limits.recipient_daily_cap", CONF_INT, S(recipient_daily_cap), NULL, 1, 10000, NULL, true, NULL },
 	{ "reasons.not_accepted", CONF_CUSTOM, 0, NULL, 0, 0, NULL, true, NULL },
 	{ "reasons.web_end", CONF_CUSTOM, 0, NULL, 0, 0, NULL, true, NULL },
 	{ "reasons.product_end", CONF_CUSTOM, 0, NULL, 0, 0, NULL, true, NULL },
@@ -102,6 +112,35 @@ static int parse_period_at(const struct loader *ld, const char *path,
 		snprintf(where, sizeof where, "%s", ld->file);
 	return tdk_err_set(ld->err, TDK_ESYNTAX, "%s: setting '%s': %s", where,
 			   path, perr.text);
+}
+
+/* A local time "HH:MM" (00:00 to 23:59) as minutes after midnight. */
+static int parse_time_at(const struct loader *ld, const char *path,
+			 const char *text, int *minute_of_day)
+{
+	const config_setting_t *s = config_lookup(ld->cfg, path);
+	bool digits = strlen(text) == 5 && text[2] == ':';
+	char msg[200];
+	int hour, minute;
+
+	for (int i = 0; digits && i < 5; i++)
+		digits = i == 2 || (text[i] >= '0' && text[i] <= '9');
+	if (!digits) {
+		snprintf(msg, sizeof msg,
+			 "setting '%s' is \"%s\", must be a local time HH:MM",
+			 path, text);
+		return fail_at(ld, s, TDK_ESYNTAX, msg);
+	}
+	hour = (text[0] - '0') * 10 + (text[1] - '0');
+	minute = (text[3] - '0') * 10 + (text[4] - '0');
+	if (hour > 23 || minute > 59) {
+		snprintf(msg, sizeof msg,
+			 "setting '%s' is \"%s\", must be between 00:00 and 23:59",
+			 path, text);
+		return fail_at(ld, s, TDK_ERANGE, msg);
+	}
+	*minute_of_day = hour * 60 + minute;
+	return TDK_OK;
 }
 
 /*
@@ -448,6 +487,10 @@ static int load_scalars(const struct loader *ld, const struct rule_scalars *s)
 	r->reminders.fix.staff = s->fix_staff;
 	r->contact.attempts = (int)s->attempts;
 	r->contact.postal_attempt = (int)s->postal_attempt;
+	r->contact.auto_stage2 = strcmp(s->auto_stage2, "domain") == 0
+					 ? RULE_AUTO_STAGE2_DOMAIN
+					 : RULE_AUTO_STAGE2_NEVER;
+	r->limits.recipient_daily_cap = (int)s->recipient_daily_cap;
 	if (r->contact.postal_attempt > r->contact.attempts) {
 		char msg[200];
 
@@ -471,10 +514,15 @@ static int load_scalars(const struct loader *ld, const struct rule_scalars *s)
 		{ "contact.interval", s->interval, &r->contact.interval },
 		{ "retention.personal_data", s->personal_data,
 		  &r->retention.personal_data },
+		{ "product.nondisclosure_withdrawal", s->nondisclosure_withdrawal,
+		  &r->product.nondisclosure_withdrawal },
 	};
 	for (size_t i = 0; rc == TDK_OK && i < sizeof periods / sizeof periods[0]; i++)
 		rc = parse_period_at(ld, periods[i].path, periods[i].text,
 				     periods[i].out);
+	if (rc == TDK_OK)
+		rc = parse_time_at(ld, "digest.time", s->digest_time,
+				   &r->digest.minute_of_day);
 	return rc;
 }
 

@@ -3,7 +3,8 @@
  *
  * Owns: reading and validating the rules file (calendar closures and
  * holiday overrides, the web-case clocks, reminders, the contact policy,
- * retention, reason codes and outcome categories) into an immutable
+ * retention, the product non-disclosure period, the staff digest time,
+ * the per-recipient cap, reason codes and outcome categories) into an immutable
  * struct rules. Every mistake is refused with "file:line: message". The
  * calendar member is ready for cal_new().
  *
@@ -51,6 +52,13 @@ struct rule_reminder {
 	bool staff;
 };
 
+/* When stage 2 (the details) follows a contact reply without staff. */
+enum rule_auto_stage2 {
+	RULE_AUTO_STAGE2_NEVER = 0, /* always wait for staff */
+	RULE_AUTO_STAGE2_DOMAIN,    /* the sender's domain is the site's or the
+				     * stage-1 recipient's (rules_domain_related) */
+};
+
 struct rules {
 	char *source;
 	struct cal_config calendar; /* timezone left NULL: it is config */
@@ -65,10 +73,22 @@ struct rules {
 		int attempts;
 		struct cal_period interval;
 		int postal_attempt; /* 0 = never by post */
+		enum rule_auto_stage2 auto_stage2;
 	} contact;
 	struct {
 		struct cal_period personal_data;
 	} retention;
+	struct {
+		/* from the 起算日 (overview notice to the developer) until the
+		 * discoverer may ask to withdraw the non-disclosure request */
+		struct cal_period nondisclosure_withdrawal;
+	} product;
+	struct {
+		int minute_of_day; /* local time of the staff digest, 0..1439 */
+	} digest;
+	struct {
+		int recipient_daily_cap; /* outbound notices per recipient a day */
+	} limits;
 	struct rule_reason_list not_accepted, web_end, product_end;
 	struct rule_outcome *outcomes;
 	size_t n_outcomes;

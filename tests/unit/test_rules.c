@@ -47,6 +47,36 @@ static int line_of(const char *text, const char *needle)
 	return line;
 }
 
+/* Writes the shipped file with `from` replaced by `to`; returns the path. */
+static char *write_changed(const char *from, const char *to)
+{
+	g_autofree char *text = shipped_text();
+	char *path = g_strdup("/tmp/todoke-rules-XXXXXX");
+	GString *changed = g_string_new(text);
+	int fd;
+
+	assert_true(g_string_replace(changed, from, to, 1) == 1);
+	fd = g_mkstemp(path);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, changed->str, changed->len), (ssize_t)changed->len);
+	close(fd);
+	g_string_free(changed, TRUE);
+	return path;
+}
+
+/* Loads the shipped file with `from` replaced by `to`, which must load. */
+static const struct rules *load_changed(const char *from, const char *to)
+{
+	g_autofree char *path = write_changed(from, to);
+	const struct rules *rules = NULL;
+	tdk_err err;
+
+	if (rules_load(path, &rules, &err) != TDK_OK)
+		fail_msg("%s", err.text);
+	unlink(path);
+	return rules;
+}
+
 /*
  * Loads the shipped file with `from` replaced by `to`, expects status and
  * an error "file:LINE: <contains>", LINE being where `from` stood.
@@ -55,19 +85,11 @@ static void expect_refusal(const char *from, const char *to, int status,
 			   const char *contains)
 {
 	g_autofree char *text = shipped_text();
-	g_autofree char *path = g_strdup("/tmp/todoke-rules-XXXXXX");
+	g_autofree char *path = write_changed(from, to);
 	g_autofree char *prefix = NULL;
 	const struct rules *rules = NULL;
-	GString *changed = g_string_new(text);
 	tdk_err err;
-	int fd, line = line_of(text, from);
-
-	assert_true(g_string_replace(changed, from, to, 1) == 1);
-	fd = g_mkstemp(path);
-	assert_true(fd >= 0);
-	assert_int_equal(write(fd, changed->str, changed->len), (ssize_t)changed->len);
-	close(fd);
-	g_string_free(changed, TRUE);
+	int line = line_of(text, from);
 
 	assert_int_equal(rules_load(path, &rules, &err), status);
 	assert_null(rules);
@@ -75,6 +97,22 @@ static void expect_refusal(const char *from, const char *to, int status,
 	if (strncmp(err.text, prefix, strlen(prefix)) != 0 ||
 	    strstr(err.text, contains) == NULL)
 		fail_msg("got \"%s\", want \"%s...%s...\"", err.text, prefix, contains);
+	unlink(path);
+}
+
+/* Loads the shipped file without `line`, expects "required setting". */
+static void expect_required(const char *line, const char *setting)
+{
+	g_autofree char *path = write_changed(line, "");
+	g_autofree char *want = g_strdup_printf("required setting '%s' is missing",
+						setting);
+	const struct rules *rules = NULL;
+	tdk_err err;
+
+	assert_int_equal(rules_load(path, &rules, &err), TDK_ENOENT);
+	assert_null(rules);
+	if (strstr(err.text, want) == NULL)
+		fail_msg("got \"%s\", want \"...%s\"", err.text, want);
 	unlink(path);
 }
 
@@ -110,6 +148,12 @@ static void shipped_rules_hold_the_desk_defaults(void **state)
 	assert_int_equal(r->contact.postal_attempt, 2);
 	assert_int_equal(r->retention.personal_data.count, 30);
 	assert_int_equal(r->retention.personal_data.unit, CAL_DAYS);
+	assert_int_equal(r->contact.auto_stage2, RULE_AUTO_STAGE2_DOMAIN);
+	/* §2.4: 起算日 + 1 year */
+	assert_int_equal(r->product.nondisclosure_withdrawal.count, 1);
+	assert_int_equal(r->product.nondisclosure_withdrawal.unit, CAL_YEARS);
+	assert_int_equal(r->digest.minute_of_day, 9 * 60);
+	assert_int_equal(r->limits.recipient_daily_cap, 20);
 
 	assert_int_equal(r->calendar.n_closure_spans, 1);
 	assert_int_equal(r->calendar.closure_spans[0].from_month, 12);
@@ -233,6 +277,72 @@ static void malformed_rules_are_refused_with_file_and_line(void **state)
 		       "outcome \"fixed\" appears twice");
 }
 
+static void policy_settings_are_checked(void **state)
+{
+	expect_refusal("auto_stage2 = \"domain\";", "auto_stage2 = \"always\";",
+		       TDK_EINVAL,
+		       "setting 'contact.auto_stage2' is \"always\", must be one of: domain, never");
+	expect_refusal("auto_stage2 = \"domain\";", "auto_stage2 = true;",
+		       TDK_EINVAL, "setting 'contact.auto_stage2' must be a string");
+	expect_refusal("nondisclosure_withdrawal = \"1y\";",
+		       "nondisclosure_withdrawal = \"1 year\";", TDK_ESYNTAX,
+		       "setting 'product.nondisclosure_withdrawal'");
+	expect_refusal("nondisclosure_withdrawal = \"1y\";",
+		       "nondisclosure_withdrawal = \"0y\";", TDK_ESYNTAX,
+		       "setting 'product.nondisclosure_withdrawal'");
+	expect_refusal("time = \"09:00\";", "time = \"24:00\";", TDK_ERANGE,
+		       "setting 'digest.time' is \"24:00\", must be between 00:00 and 23:59");
+	expect_refusal("time = \"09:00\";", "time = \"09:60\";", TDK_ERANGE,
+		       "must be between 00:00 and 23:59");
+	expect_refusal("time = \"09:00\";", "time = \"9:00\";", TDK_ESYNTAX,
+		       "setting 'digest.time' is \"9:00\", must be a local time HH:MM");
+	expect_refusal("time = \"09:00\";", "time = \"09:00:00\";", TDK_ESYNTAX,
+		       "must be a local time HH:MM");
+	expect_refusal("time = \"09:00\";", "time = \"0a:00\";", TDK_ESYNTAX,
+		       "must be a local time HH:MM");
+	expect_refusal("time = \"09:00\";", "time = 900;", TDK_EINVAL,
+		       "setting 'digest.time' must be a string");
+	expect_refusal("recipient_daily_cap = 20;", "recipient_daily_cap = 0;",
+		       TDK_ERANGE,
+		       "setting 'limits.recipient_daily_cap' is 0, must be between 1 and 10000");
+	expect_refusal("recipient_daily_cap = 20;", "recipient_daily_cap = 10001;",
+		       TDK_ERANGE, "must be between 1 and 10000");
+	expect_refusal("recipient_daily_cap = 20;", "recipient_daily_cap = 20; cap = 1;",
+		       TDK_ENOENT, "unknown setting 'limits.cap'");
+
+	expect_required("auto_stage2 = \"domain\";", "contact.auto_stage2");
+	expect_required("nondisclosure_withdrawal = \"1y\";",
+			"product.nondisclosure_withdrawal");
+	expect_required("time = \"09:00\";", "digest.time");
+	expect_required("recipient_daily_cap = 20;", "limits.recipient_daily_cap");
+}
+
+static void policy_settings_take_other_values(void **state)
+{
+	const struct rules *r;
+
+	r = load_changed("auto_stage2 = \"domain\";", "auto_stage2 = \"never\";");
+	assert_int_equal(r->contact.auto_stage2, RULE_AUTO_STAGE2_NEVER);
+	rules_free(r);
+	r = load_changed("time = \"09:00\";", "time = \"23:59\";");
+	assert_int_equal(r->digest.minute_of_day, 23 * 60 + 59);
+	rules_free(r);
+	r = load_changed("time = \"09:00\";", "time = \"00:00\";");
+	assert_int_equal(r->digest.minute_of_day, 0);
+	rules_free(r);
+	r = load_changed("nondisclosure_withdrawal = \"1y\";",
+			 "nondisclosure_withdrawal = \"18M\";");
+	assert_int_equal(r->product.nondisclosure_withdrawal.count, 18);
+	assert_int_equal(r->product.nondisclosure_withdrawal.unit, CAL_MONTHS);
+	rules_free(r);
+	r = load_changed("recipient_daily_cap = 20;", "recipient_daily_cap = 10000;");
+	assert_int_equal(r->limits.recipient_daily_cap, 10000);
+	rules_free(r);
+	r = load_changed("recipient_daily_cap = 20;", "recipient_daily_cap = 1;");
+	assert_int_equal(r->limits.recipient_daily_cap, 1);
+	rules_free(r);
+}
+
 static void missing_section_and_file(void **state)
 {
 	const struct rules *r = NULL;
@@ -330,6 +440,8 @@ int main(void)
 		cmocka_unit_test(overrides_reach_the_calendar),
 		cmocka_unit_test(malformed_rules_are_refused_with_file_and_line),
 		cmocka_unit_test(missing_section_and_file),
+		cmocka_unit_test(policy_settings_are_checked),
+		cmocka_unit_test(policy_settings_take_other_values),
 		cmocka_unit_test(domain_relation),
 	};
 
