@@ -29,11 +29,17 @@ struct rule_scalars {
 	char *auto_stage2;
 	char *personal_data;
 	char *nondisclosure_withdrawal;
+	char *unreachable_otherwise;
 	char *digest_time;
 	long long recipient_daily_cap;
 };
 
 static const char *const auto_stage2_names[] = { "domain", "never", NULL };
+/* By enum value - 1. */
+static const char *const impact_names[] = { "priority", "normal", "simple",
+					    NULL };
+static const char *const proposal_names[] = { "staff", "committee", "end",
+					      NULL };
 
 #define S(field) offsetof(struct rule_scalars, field)
 static const struct conf_spec rule_table[] = {
@@ -58,6 +64,8 @@ static const struct conf_spec rule_table[] = {
 	{ "contact.postal_attempt", CONF_INT, S(postal_attempt), "0", 0, 10, NULL, false, NULL },
 	{ "contact.auto_stage2", CONF_ENUM, S(auto_stage2), NULL, 0, 0, auto_stage2_names, true, NULL },
 	{ "retention.personal_data", CONF_STRING, S(personal_data), NULL, 0, 0, NULL, true, NULL },
+	{ "unreachable.product", CONF_CUSTOM, 0, NULL, 0, 0, NULL, true, NULL },
+	{ "unreachable.otherwise", CONF_ENUM, S(unreachable_otherwise), NULL, 0, 0, proposal_names, true, NULL },
 	{ "product.nondisclosure_withdrawal", CONF_STRING, S(nondisclosure_withdrawal), NULL, 0, 0, NULL, true, NULL },
 	{ "digest.time", CONF_STRING, S(digest_time), NULL, 0, 0, NULL, true, NULL },
 	{ "limits.recipient_daily_cap", CONF_INT, S(recipient_daily_cap), NULL, 1, 10000, NULL, true, NULL },
@@ -473,6 +481,115 @@ static int load_outcome(const struct loader *ld, const char *path,
 	return TDK_OK;
 }
 
+static enum rule_proposal proposal_from_name(const char *name)
+{
+	for (int i = 0; proposal_names[i] != NULL; i++)
+		if (strcmp(proposal_names[i], name) == 0)
+			return (enum rule_proposal)(i + 1);
+	return 0;
+}
+
+/* One row of unreachable.product, as read. */
+struct unreachable_row {
+	enum rule_impact impact;
+	bool verifiable;
+	enum rule_proposal propose;
+};
+
+static void describe_cell(char *buf, size_t len, enum rule_impact impact,
+			  bool verifiable)
+{
+	snprintf(buf, len, "impact = \"%s\"; verifiable = %s",
+		 rules_impact_name(impact), verifiable ? "true" : "false");
+}
+
+static int load_unreachable_row(const struct loader *ld, const char *path,
+				const config_setting_t *e, void *items,
+				size_t index)
+{
+	static const char *const allowed[] = { "impact", "verifiable", "propose",
+					       NULL };
+	struct unreachable_row *row = (struct unreachable_row *)items + index;
+	const config_setting_t *verifiable;
+	const char *impact, *propose;
+	enum rule_impact i;
+	enum rule_proposal p;
+	char msg[300], cell[100];
+	int rc = check_members(ld, e, path, allowed, allowed);
+
+	if (rc == TDK_OK)
+		rc = member_string(ld, e, "impact", &impact);
+	if (rc == TDK_OK)
+		rc = member_string(ld, e, "propose", &propose);
+	if (rc != TDK_OK)
+		return rc;
+	i = rules_impact_from_name(impact);
+	if (i == 0) {
+		snprintf(msg, sizeof msg,
+			 "'impact' is \"%s\", must be one of: priority, normal, simple",
+			 impact);
+		return fail_at(ld, config_setting_get_member(e, "impact"),
+			       TDK_EINVAL, msg);
+	}
+	verifiable = config_setting_get_member(e, "verifiable");
+	if (config_setting_type(verifiable) != CONFIG_TYPE_BOOL)
+		return fail_at(ld, verifiable, TDK_EINVAL,
+			       "'verifiable' must be true or false");
+	p = proposal_from_name(propose);
+	if (p != RULE_PROPOSE_COMMITTEE && p != RULE_PROPOSE_END) {
+		snprintf(msg, sizeof msg,
+			 "'propose' is \"%s\", must be one of: committee, end",
+			 propose);
+		return fail_at(ld, config_setting_get_member(e, "propose"),
+			       TDK_EINVAL, msg);
+	}
+	for (size_t k = 0; k < index; k++) {
+		const struct unreachable_row *earlier =
+			(const struct unreachable_row *)items + k;
+
+		if (earlier->impact == i &&
+		    earlier->verifiable == (config_setting_get_bool(verifiable) != 0)) {
+			describe_cell(cell, sizeof cell, i, earlier->verifiable);
+			snprintf(msg, sizeof msg, "%s appears twice in '%s'", cell,
+				 path);
+			return fail_at(ld, e, TDK_EEXIST, msg);
+		}
+	}
+	row->impact = i;
+	row->verifiable = config_setting_get_bool(verifiable) != 0;
+	row->propose = p;
+	return TDK_OK;
+}
+
+/* The product table: every impact and verifiability exactly once. */
+static int load_unreachable(const struct loader *ld)
+{
+	static const char path[] = "unreachable.product";
+	struct unreachable_row *rows;
+	char msg[300], cell[100];
+	void *items;
+	size_t n;
+	int rc = load_list(ld, path, true, sizeof(struct unreachable_row),
+			   load_unreachable_row, &items, &n);
+
+	rows = items;
+	for (size_t k = 0; rc == TDK_OK && k < n; k++)
+		ld->rules->unreachable_product[rows[k].impact - 1][rows[k].verifiable] =
+			rows[k].propose;
+	for (int i = 0; rc == TDK_OK && i < 3; i++) {
+		for (int v = 1; rc == TDK_OK && v >= 0; v--) {
+			if (ld->rules->unreachable_product[i][v] != 0)
+				continue;
+			describe_cell(cell, sizeof cell, (enum rule_impact)(i + 1),
+				      v == 1);
+			snprintf(msg, sizeof msg, "'%s' lacks the row %s", path, cell);
+			rc = fail_at(ld, config_lookup(ld->cfg, path), TDK_ENOENT, msg);
+		}
+	}
+	free(items);
+	return rc;
+}
+
 static int load_scalars(const struct loader *ld, const struct rule_scalars *s)
 {
 	struct rules *r = ld->rules;
@@ -491,6 +608,7 @@ static int load_scalars(const struct loader *ld, const struct rule_scalars *s)
 					 ? RULE_AUTO_STAGE2_DOMAIN
 					 : RULE_AUTO_STAGE2_NEVER;
 	r->limits.recipient_daily_cap = (int)s->recipient_daily_cap;
+	r->unreachable_otherwise = proposal_from_name(s->unreachable_otherwise);
 	if (r->contact.postal_attempt > r->contact.attempts) {
 		char msg[200];
 
@@ -569,6 +687,8 @@ int rules_load(const char *file, const struct rules **out, tdk_err *err)
 			       &rules->calendar.n_holiday_remove);
 		rules->calendar.holiday_remove = items;
 	}
+	if (rc == TDK_OK)
+		rc = load_unreachable(&ld);
 	if (rc == TDK_OK)
 		rc = load_reasons(&ld, "reasons.not_accepted", &rules->not_accepted);
 	if (rc == TDK_OK)
@@ -794,4 +914,36 @@ bool rules_domain_related(const char *a, const char *b)
 		return ascii_equal_n(longer, shorter, ls);
 	return longer[ll - ls - 1] == '.' &&
 	       ascii_equal_n(longer + (ll - ls), shorter, ls);
+}
+
+enum rule_proposal rules_unreachable_proposal(const struct rules *rules,
+					      int impact, int verifiable,
+					      bool product)
+{
+	if (product && impact >= RULE_IMPACT_PRIORITY &&
+	    impact <= RULE_IMPACT_SIMPLE && (verifiable == 0 || verifiable == 1))
+		return rules->unreachable_product[impact - 1][verifiable];
+	return rules->unreachable_otherwise;
+}
+
+const char *rules_impact_name(enum rule_impact impact)
+{
+	if (impact < RULE_IMPACT_PRIORITY || impact > RULE_IMPACT_SIMPLE)
+		return NULL;
+	return impact_names[impact - 1];
+}
+
+enum rule_impact rules_impact_from_name(const char *name)
+{
+	for (int i = 0; name != NULL && impact_names[i] != NULL; i++)
+		if (strcmp(impact_names[i], name) == 0)
+			return (enum rule_impact)(i + 1);
+	return 0;
+}
+
+const char *rules_proposal_name(enum rule_proposal proposal)
+{
+	if (proposal < RULE_PROPOSE_STAFF || proposal > RULE_PROPOSE_END)
+		return NULL;
+	return proposal_names[proposal - 1];
 }

@@ -3,13 +3,15 @@
  *
  * Owns: reading and validating the rules file (calendar closures and
  * holiday overrides, the web-case clocks, reminders, the contact policy,
- * retention, the product non-disclosure period, the staff digest time,
- * the per-recipient cap, reason codes and outcome categories) into an immutable
- * struct rules. Every mistake is refused with "file:line: message". The
- * calendar member is ready for cal_new().
+ * the proposals for unreachable parties, retention, the product
+ * non-disclosure period, the staff digest time, the per-recipient cap,
+ * reason codes and outcome categories) into an immutable struct rules.
+ * Every mistake is refused with "file:line: message". The calendar member
+ * is ready for cal_new().
  *
  * Also the pure helpers that read the policy: rules_domain_related()
- * (when a contact reply may release stage 2 by itself).
+ * (when a contact reply may release stage 2 by itself) and
+ * rules_unreachable_proposal(), with the names of impacts and proposals.
  *
  * rules_free() releases everything (NULL is fine).
  */
@@ -59,6 +61,20 @@ enum rule_auto_stage2 {
 				     * stage-1 recipient's (rules_domain_related) */
 };
 
+/* 影響度 of a product case, set by staff; 0 where not yet set. */
+enum rule_impact {
+	RULE_IMPACT_PRIORITY = 1, /* 優先対応 */
+	RULE_IMPACT_NORMAL,       /* 通常対応 */
+	RULE_IMPACT_SIMPLE,       /* 簡易対応 */
+};
+
+/* The next step proposed to staff when a developer is unreachable. */
+enum rule_proposal {
+	RULE_PROPOSE_STAFF = 1, /* no proposal: staff decide */
+	RULE_PROPOSE_COMMITTEE, /* to the publication committee (公表判定委員会) */
+	RULE_PROPOSE_END,       /* end the handling and delist */
+};
+
 struct rules {
 	char *source;
 	struct cal_config calendar; /* timezone left NULL: it is config */
@@ -83,6 +99,10 @@ struct rules {
 		 * discoverer may ask to withdraw the non-disclosure request */
 		struct cal_period nondisclosure_withdrawal;
 	} product;
+	/* unreachable developer (DOMAIN §2.6): product cases by
+	 * [impact - 1][verifiable ? 1 : 0]; web cases and unset ones */
+	enum rule_proposal unreachable_product[3][2];
+	enum rule_proposal unreachable_otherwise;
 	struct {
 		int minute_of_day; /* local time of the staff digest, 0..1439 */
 	} digest;
@@ -108,6 +128,22 @@ const struct rule_reason *rules_find_reason(const struct rule_reason_list *list,
 					    const char *code);
 const struct rule_outcome *rules_find_outcome(const struct rules *rules,
 					      const char *code);
+
+/*
+ * The next step to propose for an unreachable case: the product table for
+ * a product case whose impact (0 = unset) and verifiable (-1 = unset, 0,
+ * 1) are both set, unreachable_otherwise for the rest.
+ */
+enum rule_proposal rules_unreachable_proposal(const struct rules *rules,
+					      int impact, int verifiable,
+					      bool product);
+
+/* "priority", "normal", "simple"; NULL for anything else. */
+const char *rules_impact_name(enum rule_impact impact);
+/* The impact of such a name, or 0 if it is none (or NULL). */
+enum rule_impact rules_impact_from_name(const char *name);
+/* "staff", "committee", "end"; NULL for anything else. */
+const char *rules_proposal_name(enum rule_proposal proposal);
 
 /*
  * Whether two host names belong together: equal, or one a suffix of the

@@ -79,17 +79,18 @@ static const struct rules *load_changed(const char *from, const char *to)
 
 /*
  * Loads the shipped file with `from` replaced by `to`, expects status and
- * an error "file:LINE: <contains>", LINE being where `from` stood.
+ * an error "file:LINE: <contains>", LINE being where `at` stands in the
+ * shipped file.
  */
-static void expect_refusal(const char *from, const char *to, int status,
-			   const char *contains)
+static void expect_refusal_at(const char *from, const char *to, int status,
+			      const char *contains, const char *at)
 {
 	g_autofree char *text = shipped_text();
 	g_autofree char *path = write_changed(from, to);
 	g_autofree char *prefix = NULL;
 	const struct rules *rules = NULL;
 	tdk_err err;
-	int line = line_of(text, from);
+	int line = line_of(text, at);
 
 	assert_int_equal(rules_load(path, &rules, &err), status);
 	assert_null(rules);
@@ -98,6 +99,13 @@ static void expect_refusal(const char *from, const char *to, int status,
 	    strstr(err.text, contains) == NULL)
 		fail_msg("got \"%s\", want \"%s...%s...\"", err.text, prefix, contains);
 	unlink(path);
+}
+
+/* The same, the error naming the line where `from` stood. */
+static void expect_refusal(const char *from, const char *to, int status,
+			   const char *contains)
+{
+	expect_refusal_at(from, to, status, contains, from);
 }
 
 /* Loads the shipped file without `line`, expects "required setting". */
@@ -154,6 +162,20 @@ static void shipped_rules_hold_the_desk_defaults(void **state)
 	assert_int_equal(r->product.nondisclosure_withdrawal.unit, CAL_YEARS);
 	assert_int_equal(r->digest.minute_of_day, 9 * 60);
 	assert_int_equal(r->limits.recipient_daily_cap, 20);
+	/* §2.6: impact x verifiability */
+	assert_int_equal(r->unreachable_product[RULE_IMPACT_PRIORITY - 1][1],
+			 RULE_PROPOSE_COMMITTEE);
+	assert_int_equal(r->unreachable_product[RULE_IMPACT_PRIORITY - 1][0],
+			 RULE_PROPOSE_COMMITTEE);
+	assert_int_equal(r->unreachable_product[RULE_IMPACT_NORMAL - 1][1],
+			 RULE_PROPOSE_COMMITTEE);
+	assert_int_equal(r->unreachable_product[RULE_IMPACT_NORMAL - 1][0],
+			 RULE_PROPOSE_END);
+	assert_int_equal(r->unreachable_product[RULE_IMPACT_SIMPLE - 1][1],
+			 RULE_PROPOSE_END);
+	assert_int_equal(r->unreachable_product[RULE_IMPACT_SIMPLE - 1][0],
+			 RULE_PROPOSE_END);
+	assert_int_equal(r->unreachable_otherwise, RULE_PROPOSE_STAFF);
 
 	assert_int_equal(r->calendar.n_closure_spans, 1);
 	assert_int_equal(r->calendar.closure_spans[0].from_month, 12);
@@ -363,6 +385,142 @@ static void missing_section_and_file(void **state)
 	assert_null(r);
 }
 
+static void unreachable_table_is_checked(void **state)
+{
+	const char *row = "{ impact = \"normal\";   verifiable = false; propose = \"end\"; },";
+	const char *list = "product = (";
+
+	expect_refusal(row, "{ impact = \"high\"; verifiable = false; propose = \"end\"; },",
+		       TDK_EINVAL,
+		       "'impact' is \"high\", must be one of: priority, normal, simple");
+	expect_refusal(row, "{ impact = 2; verifiable = false; propose = \"end\"; },",
+		       TDK_EINVAL, "'impact' must be a string");
+	expect_refusal(row, "{ impact = \"normal\"; verifiable = \"no\"; propose = \"end\"; },",
+		       TDK_EINVAL, "'verifiable' must be true or false");
+	expect_refusal(row, "{ impact = \"normal\"; verifiable = false; propose = \"close\"; },",
+		       TDK_EINVAL,
+		       "'propose' is \"close\", must be one of: committee, end");
+	/* "staff" is only for unreachable.otherwise */
+	expect_refusal(row, "{ impact = \"normal\"; verifiable = false; propose = \"staff\"; },",
+		       TDK_EINVAL, "'propose' is \"staff\"");
+	expect_refusal(row, "{ impact = \"normal\"; verifiable = false; },",
+		       TDK_ENOENT, "item of 'unreachable.product' lacks 'propose'");
+	expect_refusal(row, "{ impact = \"normal\"; verifiable = false; propose = \"end\"; note = \"x\"; },",
+		       TDK_ENOENT,
+		       "unknown setting 'note' in an item of 'unreachable.product'");
+	expect_refusal(row, "\"normal\",", TDK_EINVAL,
+		       "each item of 'unreachable.product' must be a group");
+	/* a duplicate is named where it stands */
+	expect_refusal(row, "{ impact = \"normal\"; verifiable = true; propose = \"end\"; },",
+		       TDK_EEXIST,
+		       "impact = \"normal\"; verifiable = true appears twice in 'unreachable.product'");
+	/* a missing combination is named at the list */
+	expect_refusal_at(row, "", TDK_ENOENT,
+			  "'unreachable.product' lacks the row impact = \"normal\"; verifiable = false",
+			  list);
+	expect_refusal_at("{ impact = \"priority\"; verifiable = true;  propose = \"committee\"; },",
+			  "", TDK_ENOENT,
+			  "'unreachable.product' lacks the row impact = \"priority\"; verifiable = true",
+			  list);
+	{
+		g_autofree char *text = shipped_text();
+		const char *from = strstr(text, list);
+		const char *to = strstr(from, "\n  );");
+		g_autofree char *whole = g_strndup(from, (gsize)(to - from + 5));
+
+		expect_refusal(whole, "product = ( );", TDK_EINVAL,
+			       "'unreachable.product' may not be empty");
+		expect_refusal(whole, "product = \"committee\";", TDK_EINVAL,
+			       "setting 'unreachable.product' must be a list");
+		expect_required(whole, "unreachable.product");
+	}
+	expect_refusal("otherwise = \"staff\";", "otherwise = \"ask\";", TDK_EINVAL,
+		       "setting 'unreachable.otherwise' is \"ask\", must be one of: staff, committee, end");
+	expect_required("otherwise = \"staff\";", "unreachable.otherwise");
+}
+
+static void unreachable_proposals(void **state)
+{
+	g_autofree char *path = shipped_path();
+	const struct rules *r = NULL;
+	tdk_err err;
+
+	assert_int_equal(rules_load(path, &r, &err), TDK_OK);
+	/* every cell of the product table */
+	assert_int_equal(rules_unreachable_proposal(r, RULE_IMPACT_PRIORITY, 1, true),
+			 RULE_PROPOSE_COMMITTEE);
+	assert_int_equal(rules_unreachable_proposal(r, RULE_IMPACT_PRIORITY, 0, true),
+			 RULE_PROPOSE_COMMITTEE);
+	assert_int_equal(rules_unreachable_proposal(r, RULE_IMPACT_NORMAL, 1, true),
+			 RULE_PROPOSE_COMMITTEE);
+	assert_int_equal(rules_unreachable_proposal(r, RULE_IMPACT_NORMAL, 0, true),
+			 RULE_PROPOSE_END);
+	assert_int_equal(rules_unreachable_proposal(r, RULE_IMPACT_SIMPLE, 1, true),
+			 RULE_PROPOSE_END);
+	assert_int_equal(rules_unreachable_proposal(r, RULE_IMPACT_SIMPLE, 0, true),
+			 RULE_PROPOSE_END);
+	/* unset impact, unset verifiability, both: staff decide */
+	for (int v = -1; v <= 1; v++)
+		assert_int_equal(rules_unreachable_proposal(r, 0, v, true),
+				 RULE_PROPOSE_STAFF);
+	for (int i = RULE_IMPACT_PRIORITY; i <= RULE_IMPACT_SIMPLE; i++) {
+		assert_int_equal(rules_unreachable_proposal(r, i, -1, true),
+				 RULE_PROPOSE_STAFF);
+		/* web cases never use the table */
+		assert_int_equal(rules_unreachable_proposal(r, i, 1, false),
+				 RULE_PROPOSE_STAFF);
+		assert_int_equal(rules_unreachable_proposal(r, i, 0, false),
+				 RULE_PROPOSE_STAFF);
+	}
+	assert_int_equal(rules_unreachable_proposal(r, 0, -1, false),
+			 RULE_PROPOSE_STAFF);
+	/* values that are not an impact or a verifiability count as unset */
+	assert_int_equal(rules_unreachable_proposal(r, 4, 1, true), RULE_PROPOSE_STAFF);
+	assert_int_equal(rules_unreachable_proposal(r, -1, 1, true), RULE_PROPOSE_STAFF);
+	assert_int_equal(rules_unreachable_proposal(r, RULE_IMPACT_NORMAL, 2, true),
+			 RULE_PROPOSE_STAFF);
+	rules_free(r);
+
+	/* the table and the fallback are data */
+	r = load_changed("{ impact = \"simple\";   verifiable = true;  propose = \"end\"; },",
+			 "{ impact = \"simple\";   verifiable = true;  propose = \"committee\"; },");
+	assert_int_equal(rules_unreachable_proposal(r, RULE_IMPACT_SIMPLE, 1, true),
+			 RULE_PROPOSE_COMMITTEE);
+	assert_int_equal(rules_unreachable_proposal(r, RULE_IMPACT_SIMPLE, 0, true),
+			 RULE_PROPOSE_END);
+	rules_free(r);
+	r = load_changed("otherwise = \"staff\";", "otherwise = \"end\";");
+	assert_int_equal(rules_unreachable_proposal(r, 0, -1, true), RULE_PROPOSE_END);
+	assert_int_equal(rules_unreachable_proposal(r, RULE_IMPACT_PRIORITY, 1, false),
+			 RULE_PROPOSE_END);
+	assert_int_equal(rules_unreachable_proposal(r, RULE_IMPACT_PRIORITY, 1, true),
+			 RULE_PROPOSE_COMMITTEE);
+	rules_free(r);
+	r = load_changed("otherwise = \"staff\";", "otherwise = \"committee\";");
+	assert_int_equal(r->unreachable_otherwise, RULE_PROPOSE_COMMITTEE);
+	rules_free(r);
+}
+
+static void impact_and_proposal_names(void **state)
+{
+	assert_string_equal(rules_impact_name(RULE_IMPACT_PRIORITY), "priority");
+	assert_string_equal(rules_impact_name(RULE_IMPACT_NORMAL), "normal");
+	assert_string_equal(rules_impact_name(RULE_IMPACT_SIMPLE), "simple");
+	assert_null(rules_impact_name(0));
+	assert_null(rules_impact_name(4));
+	assert_int_equal(rules_impact_from_name("priority"), RULE_IMPACT_PRIORITY);
+	assert_int_equal(rules_impact_from_name("normal"), RULE_IMPACT_NORMAL);
+	assert_int_equal(rules_impact_from_name("simple"), RULE_IMPACT_SIMPLE);
+	assert_int_equal(rules_impact_from_name("Normal"), 0);
+	assert_int_equal(rules_impact_from_name(""), 0);
+	assert_int_equal(rules_impact_from_name(NULL), 0);
+	assert_string_equal(rules_proposal_name(RULE_PROPOSE_STAFF), "staff");
+	assert_string_equal(rules_proposal_name(RULE_PROPOSE_COMMITTEE), "committee");
+	assert_string_equal(rules_proposal_name(RULE_PROPOSE_END), "end");
+	assert_null(rules_proposal_name(0));
+	assert_null(rules_proposal_name(4));
+}
+
 static void domain_relation(void **state)
 {
 	/* equal, ignoring case and a trailing dot */
@@ -442,6 +600,9 @@ int main(void)
 		cmocka_unit_test(missing_section_and_file),
 		cmocka_unit_test(policy_settings_are_checked),
 		cmocka_unit_test(policy_settings_take_other_values),
+		cmocka_unit_test(unreachable_table_is_checked),
+		cmocka_unit_test(unreachable_proposals),
+		cmocka_unit_test(impact_and_proposal_names),
 		cmocka_unit_test(domain_relation),
 	};
 
