@@ -3,8 +3,12 @@
  *
  * Scalars go through the configuration engine (conf.h), so unknown keys
  * and wrong types get the same file:line messages as todoke.conf. Lists
- * (closures, reason codes, outcomes) and periods are read here; each list
- * element is a group whose keys are checked against the fields it may hold.
+ * (closures, reason codes, outcomes, the unreachable table, held notices),
+ * periods and times of day are read here; each list element is a group
+ * whose keys are checked against the fields it may hold, or a name checked
+ * against the names todoke knows. The helpers that read a loaded policy
+ * (rules_unreachable_proposal, rules_hold_without_key) and the pure
+ * rules_domain_related are at the end.
  */
 #include "rules.h"
 
@@ -40,6 +44,12 @@ static const char *const impact_names[] = { "priority", "normal", "simple",
 					    NULL };
 static const char *const proposal_names[] = { "staff", "committee", "end",
 					      NULL };
+/* The notices todoke sends, as notices.hold_without_key names them. */
+static const char *const notice_names[] = {
+	"stage1", "stage2", "forward", "reminder", "unreachable", "completion",
+	"ended", "published", "priority-provided", "acknowledgement",
+	"acceptance", "non-acceptance", NULL
+};
 
 #define S(field) offsetof(struct rule_scalars, field)
 static const struct conf_spec rule_table[] = {
@@ -67,6 +77,7 @@ static const struct conf_spec rule_table[] = {
 	{ "unreachable.product", CONF_CUSTOM, 0, NULL, 0, 0, NULL, true, NULL },
 	{ "unreachable.otherwise", CONF_ENUM, S(unreachable_otherwise), NULL, 0, 0, proposal_names, true, NULL },
 	{ "product.nondisclosure_withdrawal", CONF_STRING, S(nondisclosure_withdrawal), NULL, 0, 0, NULL, true, NULL },
+	{ "notices.hold_without_key", CONF_CUSTOM, 0, NULL, 0, 0, NULL, true, NULL },
 	{ "digest.time", CONF_STRING, S(digest_time), NULL, 0, 0, NULL, true, NULL },
 	{ "limits.recipient_daily_cap", CONF_INT, S(recipient_daily_cap), NULL, 1, 10000, NULL, true, NULL },
 	{ "reasons.not_accepted", CONF_CUSTOM, 0, NULL, 0, 0, NULL, true, NULL },
@@ -590,6 +601,48 @@ static int load_unreachable(const struct loader *ld)
 	return rc;
 }
 
+static bool name_in(const char *const *names, const char *name)
+{
+	for (; *names != NULL; names++)
+		if (strcmp(*names, name) == 0)
+			return true;
+	return false;
+}
+
+static int load_held_notice(const struct loader *ld, const char *path,
+			    const config_setting_t *e, void *items, size_t index)
+{
+	char **held = items;
+	const char *name = config_setting_get_string(e);
+	char msg[400];
+
+	if (config_setting_type(e) != CONFIG_TYPE_STRING) {
+		snprintf(msg, sizeof msg, "'%s' holds notice names as strings", path);
+		return fail_at(ld, e, TDK_EINVAL, msg);
+	}
+	if (!name_in(notice_names, name)) {
+		size_t used = (size_t)snprintf(msg, sizeof msg,
+					       "unknown notice \"%s\" in '%s', must be one of: ",
+					       name, path);
+
+		for (size_t i = 0; notice_names[i] != NULL && used < sizeof msg; i++)
+			used += (size_t)snprintf(msg + used, sizeof msg - used, "%s%s",
+						 i == 0 ? "" : ", ", notice_names[i]);
+		return fail_at(ld, e, TDK_EINVAL, msg);
+	}
+	for (size_t k = 0; k < index; k++) {
+		if (strcmp(held[k], name) == 0) {
+			snprintf(msg, sizeof msg, "notice \"%s\" appears twice in '%s'",
+				 name, path);
+			return fail_at(ld, e, TDK_EEXIST, msg);
+		}
+	}
+	held[index] = strdup(name);
+	if (held[index] == NULL)
+		return tdk_err_set(ld->err, TDK_ENOMEM, "out of memory");
+	return TDK_OK;
+}
+
 static int load_scalars(const struct loader *ld, const struct rule_scalars *s)
 {
 	struct rules *r = ld->rules;
@@ -689,6 +742,13 @@ int rules_load(const char *file, const struct rules **out, tdk_err *err)
 	}
 	if (rc == TDK_OK)
 		rc = load_unreachable(&ld);
+	if (rc == TDK_OK) {
+		size_t n;
+
+		rc = load_list(&ld, "notices.hold_without_key", false, sizeof(char *),
+			       load_held_notice, &items, &n);
+		rules->notices.hold_without_key = items;
+	}
 	if (rc == TDK_OK)
 		rc = load_reasons(&ld, "reasons.not_accepted", &rules->not_accepted);
 	if (rc == TDK_OK)
@@ -777,6 +837,9 @@ void rules_free(const struct rules *rules)
 		free(r->outcomes[i].label_en);
 	}
 	free(r->outcomes);
+	for (char **n = r->notices.hold_without_key; n != NULL && *n != NULL; n++)
+		free(*n);
+	free(r->notices.hold_without_key);
 	free(r->source);
 	free(r);
 }
@@ -946,4 +1009,13 @@ const char *rules_proposal_name(enum rule_proposal proposal)
 	if (proposal < RULE_PROPOSE_STAFF || proposal > RULE_PROPOSE_END)
 		return NULL;
 	return proposal_names[proposal - 1];
+}
+
+bool rules_hold_without_key(const struct rules *rules, const char *notice)
+{
+	for (char **n = rules->notices.hold_without_key; n != NULL && *n != NULL;
+	     n++)
+		if (notice != NULL && strcmp(*n, notice) == 0)
+			return true;
+	return false;
 }

@@ -5,9 +5,9 @@
  * holiday overrides, the web-case clocks, reminders, the contact policy,
  * the proposals for unreachable parties, retention, the product
  * non-disclosure period, the staff digest time, the per-recipient cap,
- * reason codes and outcome categories) into an immutable struct rules.
- * Every mistake is refused with "file:line: message". The calendar member
- * is ready for cal_new().
+ * the notices held without a key, reason codes and outcome categories)
+ * into an immutable struct rules. Every mistake is refused with
+ * "file:line: message". The calendar member is ready for cal_new().
  *
  * Also the pure helpers that read the policy: rules_domain_related()
  * (when a contact reply may release stage 2 by itself) and
@@ -109,6 +109,13 @@ struct rules {
 	struct {
 		int recipient_daily_cap; /* outbound notices per recipient a day */
 	} limits;
+	struct {
+		/* notices (stage1, stage2, forward, reminder, unreachable,
+		 * completion, ended, published, priority-provided,
+		 * acknowledgement, acceptance, non-acceptance) held for staff
+		 * when the recipient has no OpenPGP key; NULL-terminated */
+		char **hold_without_key;
+	} notices;
 	struct rule_reason_list not_accepted, web_end, product_end;
 	struct rule_outcome *outcomes;
 	size_t n_outcomes;
@@ -144,6 +151,9 @@ const char *rules_impact_name(enum rule_impact impact);
 enum rule_impact rules_impact_from_name(const char *name);
 /* "staff", "committee", "end"; NULL for anything else. */
 const char *rules_proposal_name(enum rule_proposal proposal);
+
+/* Whether the notice is held for staff when its recipient has no key. */
+bool rules_hold_without_key(const struct rules *rules, const char *notice);
 
 /*
  * Whether two host names belong together: equal, or one a suffix of the

@@ -176,6 +176,11 @@ static void shipped_rules_hold_the_desk_defaults(void **state)
 	assert_int_equal(r->unreachable_product[RULE_IMPACT_SIMPLE - 1][0],
 			 RULE_PROPOSE_END);
 	assert_int_equal(r->unreachable_otherwise, RULE_PROPOSE_STAFF);
+	/* A19: details are held for staff without a key */
+	assert_non_null(r->notices.hold_without_key);
+	assert_string_equal(r->notices.hold_without_key[0], "stage2");
+	assert_string_equal(r->notices.hold_without_key[1], "forward");
+	assert_null(r->notices.hold_without_key[2]);
 
 	assert_int_equal(r->calendar.n_closure_spans, 1);
 	assert_int_equal(r->calendar.closure_spans[0].from_month, 12);
@@ -521,6 +526,68 @@ static void impact_and_proposal_names(void **state)
 	assert_null(rules_proposal_name(4));
 }
 
+static void held_notices(void **state)
+{
+	static const char *const all[] = {
+		"stage1", "stage2", "forward", "reminder", "unreachable",
+		"completion", "ended", "published", "priority-provided",
+		"acknowledgement", "acceptance", "non-acceptance",
+	};
+	const char *line = "hold_without_key = [ \"stage2\", \"forward\" ];";
+	g_autofree char *path = shipped_path();
+	GString *every = g_string_new("hold_without_key = [ ");
+	const struct rules *r = NULL;
+	tdk_err err;
+
+	assert_int_equal(rules_load(path, &r, &err), TDK_OK);
+	assert_true(rules_hold_without_key(r, "stage2"));
+	assert_true(rules_hold_without_key(r, "forward"));
+	assert_false(rules_hold_without_key(r, "stage1"));
+	assert_false(rules_hold_without_key(r, "acknowledgement"));
+	assert_false(rules_hold_without_key(r, "Stage2"));
+	assert_false(rules_hold_without_key(r, ""));
+	assert_false(rules_hold_without_key(r, NULL));
+	rules_free(r);
+
+	r = load_changed(line, "hold_without_key = [ ];");
+	assert_null(r->notices.hold_without_key[0]);
+	for (size_t i = 0; i < sizeof all / sizeof all[0]; i++)
+		assert_false(rules_hold_without_key(r, all[i]));
+	rules_free(r);
+
+	/* every name is allowed */
+	for (size_t i = 0; i < sizeof all / sizeof all[0]; i++)
+		g_string_append_printf(every, "%s\"%s\"", i == 0 ? "" : ", ", all[i]);
+	g_string_append(every, " ];");
+	r = load_changed(line, every->str);
+	g_string_free(every, TRUE);
+	for (size_t i = 0; i < sizeof all / sizeof all[0]; i++)
+		assert_true(rules_hold_without_key(r, all[i]));
+	assert_null(r->notices.hold_without_key[sizeof all / sizeof all[0]]);
+	rules_free(r);
+
+	r = load_changed(line, "hold_without_key = ( \"published\" );");
+	assert_true(rules_hold_without_key(r, "published"));
+	assert_false(rules_hold_without_key(r, "stage2"));
+	rules_free(r);
+
+	expect_refusal(line, "hold_without_key = [ \"stage2\", \"details\" ];",
+		       TDK_EINVAL,
+		       "unknown notice \"details\" in 'notices.hold_without_key', must be one of: stage1, stage2,");
+	expect_refusal(line, "hold_without_key = [ \"stage2\", \"Forward\" ];",
+		       TDK_EINVAL, "unknown notice \"Forward\"");
+	expect_refusal(line, "hold_without_key = [ \"stage2\", \"stage2\" ];",
+		       TDK_EEXIST,
+		       "notice \"stage2\" appears twice in 'notices.hold_without_key'");
+	expect_refusal(line, "hold_without_key = ( \"stage2\", 2 );", TDK_EINVAL,
+		       "'notices.hold_without_key' holds notice names as strings");
+	expect_refusal(line, "hold_without_key = \"stage2\";", TDK_EINVAL,
+		       "setting 'notices.hold_without_key' must be a list");
+	expect_refusal(line, "hold_without_key = [ \"stage2\" ]; hold = [ ];",
+		       TDK_ENOENT, "unknown setting 'notices.hold'");
+	expect_required(line, "notices.hold_without_key");
+}
+
 static void domain_relation(void **state)
 {
 	/* equal, ignoring case and a trailing dot */
@@ -603,6 +670,7 @@ int main(void)
 		cmocka_unit_test(unreachable_table_is_checked),
 		cmocka_unit_test(unreachable_proposals),
 		cmocka_unit_test(impact_and_proposal_names),
+		cmocka_unit_test(held_notices),
 		cmocka_unit_test(domain_relation),
 	};
 
