@@ -1218,6 +1218,10 @@ char *command_to_text(const struct command *c)
 		cal_period_format(c->period, period, sizeof period);
 		g_string_append_printf(s, " %s %s", command_clock_name(c->clock),
 				       period);
+		if (c->period.count < 1 || c->period.count > CAL_PERIOD_MAX) {
+			ok = false;
+			break;
+		}
 		/* fall through */
 	case CMD_PAUSE:
 		g_string_append(s, " reason");

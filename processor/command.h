@@ -64,8 +64,9 @@
  * Every line is at most COMMAND_LINE_MAX bytes of valid UTF-8 without
  * control characters other than TAB (no CR, LF, NUL, DEL, C1, U+2028 or
  * U+2029), so no command can carry a header or a line break into a mail.
- * Each TEXT and WORD value is at most COMMAND_TEXT_MAX bytes. Required
- * TEXT must hold more than blanks; an optional TEXT given as "" is absent.
+ * Each TEXT and WORD value is at most COMMAND_TEXT_MAX bytes. A required
+ * TEXT must hold more than blanks; an optional TEXT that is empty or blank
+ * (such as "") counts as not given.
  *
  * Errors: TDK_ESYNTAX for the shape of the line (unknown command, missing
  * or extra tokens, bad quoting), TDK_EINVAL for a bad value (case number,
