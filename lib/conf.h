@@ -69,6 +69,7 @@ struct tdk_config {
 	char *contact_address;
 	char *control_address;
 	char *bounce_address;
+	char *coordinator_address;
 	char *case_prefix;
 	long long case_width;
 	long long max_message_size;
@@ -83,6 +84,9 @@ struct tdk_config {
 	char *milter_user;
 	char *milter_after_capture;
 	long long spool_map_size;
+	long long store_map_size;
+	long long poll_interval_ms;
+	long long processor_batch;
 };
 
 /* file may be NULL: built-in defaults plus overrides. */

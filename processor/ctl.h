@@ -20,6 +20,12 @@ struct ctl_env {
 int ctl_config(const struct ctl_env *env, int argc, char **argv);
 int ctl_calendar(const struct ctl_env *env, int argc, char **argv);
 int ctl_spool(const struct ctl_env *env, int argc, char **argv);
+int ctl_do(const struct ctl_env *env, int argc, char **argv);
+int ctl_cases(const struct ctl_env *env, int argc, char **argv);
+int ctl_case(const struct ctl_env *env, int argc, char **argv);
+int ctl_timeline(const struct ctl_env *env, int argc, char **argv);
+int ctl_outbox(const struct ctl_env *env, int argc, char **argv);
+int ctl_attention(const struct ctl_env *env, int argc, char **argv);
 
 /* Prints "todokectl: message" to stderr and returns EXIT_USAGE. */
 int ctl_usage_error(const struct ctl_env *env, const char *fmt, ...)

@@ -21,9 +21,15 @@ static const struct {
 	int (*run)(const struct ctl_env *env, int argc, char **argv);
 	const char *summary;
 } subcommands[] = {
+	{ "attention", ctl_attention, "what staff were told to look at" },
 	{ "calendar", ctl_calendar, "business days, holidays and deadlines" },
+	{ "case", ctl_case, "one case: state, parties, clocks, counts" },
+	{ "cases", ctl_cases, "list cases (by state, or overdue)" },
 	{ "config", ctl_config, "print the effective configuration" },
+	{ "do", ctl_do, "apply staff commands (all or nothing)" },
+	{ "outbox", ctl_outbox, "the notices the desk is to send" },
 	{ "spool", ctl_spool, "list the intake spool, or show one entry" },
+	{ "timeline", ctl_timeline, "the event log of a case" },
 };
 
 static void usage(FILE *out)

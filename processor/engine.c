@@ -1,0 +1,339 @@
+/*
+ * engine.c - the processor's steps: drain the spool, fire timers, digest,
+ * apply commands (see engine.h).
+ */
+#include "engine.h"
+#include "flow.h"
+#include "log.h"
+
+#include <string.h>
+
+char *engine_calendar_fingerprint(const struct cal *cal)
+{
+	GChecksum *sum = g_checksum_new(G_CHECKSUM_SHA256);
+	civil_day first = civil_from_ymd(CAL_FIRST_YEAR, 1, 1);
+	civil_day last = civil_from_ymd(CAL_LAST_YEAR, 12, 31);
+	guint8 bits = 0;
+	int nbits = 0;
+	char *hex;
+
+	g_checksum_update(sum, (const guchar *)cal_timezone(cal), -1);
+	for (civil_day d = first; d <= last; d++) {
+		bits = (guint8)((bits << 1) | (cal_is_business_day(cal, d) ? 1 : 0));
+		if (++nbits == 8) {
+			g_checksum_update(sum, &bits, 1);
+			bits = 0;
+			nbits = 0;
+		}
+	}
+	g_checksum_update(sum, &bits, 1);
+	hex = g_strdup(g_checksum_get_string(sum));
+	g_checksum_free(sum);
+	return hex;
+}
+
+/* Recomputes the timers when the calendar changed since they were set. */
+static int check_calendar(struct engine *eng, tdk_err *err)
+{
+	struct store_txn *txn;
+	g_autofree char *stored = NULL;
+	size_t checked = 0, changed = 0;
+	int rc = store_begin(eng->store, true, &txn, err);
+
+	if (rc != TDK_OK)
+		return rc;
+	rc = store_meta_get(txn, "calendar", &stored, err);
+	if (rc == TDK_OK && strcmp(stored, eng->calendar_fingerprint) == 0) {
+		store_abort(txn);
+		return TDK_OK;
+	}
+	if (rc == TDK_OK) /* a known, different calendar */
+		rc = store_timers_recompute(txn, eng->cal, &checked, &changed, err);
+	else if (rc == TDK_ENOENT)
+		rc = TDK_OK;
+	if (rc == TDK_OK)
+		rc = store_meta_put(txn, "calendar", eng->calendar_fingerprint, err);
+	if (rc != TDK_OK) {
+		store_abort(txn);
+		return rc;
+	}
+	rc = store_commit(txn, err);
+	if (rc == TDK_OK && stored != NULL)
+		msg_info("the calendar changed: %zu pending deadlines checked, %zu moved",
+			 checked, changed);
+	return rc;
+}
+
+int engine_open(const struct tdk_config *config, unsigned flags,
+		struct engine **out, tdk_err *err)
+{
+	struct engine *eng = g_new0(struct engine, 1);
+	g_autofree char *store_dir = g_build_filename(config->state_dir, "store", NULL);
+	g_autofree char *spool_dir = g_build_filename(config->state_dir, "spool", NULL);
+	int rc;
+
+	eng->config = config;
+	rc = rules_load_dir(config->rules_dir, &eng->rules, err);
+	if (rc == TDK_OK)
+		rc = rules_build_calendar(eng->rules, config->calendar_timezone,
+					  &eng->cal, err);
+	if (rc == TDK_OK)
+		rc = store_open(store_dir, (size_t)config->store_map_size,
+				(flags & ENGINE_READONLY) ? STORE_READONLY : 0,
+				&eng->store, err);
+	if (rc == TDK_OK && !(flags & ENGINE_NO_SPOOL))
+		rc = spool_open(spool_dir, (size_t)config->spool_map_size, 0,
+				&eng->spool, err);
+	if (rc == TDK_OK) {
+		eng->calendar_fingerprint = engine_calendar_fingerprint(eng->cal);
+		if (!(flags & ENGINE_READONLY))
+			rc = check_calendar(eng, err);
+	}
+	if (rc != TDK_OK) {
+		engine_close(eng);
+		return rc;
+	}
+	*out = eng;
+	return TDK_OK;
+}
+
+void engine_close(struct engine *eng)
+{
+	if (eng == NULL)
+		return;
+	spool_close(eng->spool);
+	store_close(eng->store);
+	cal_free(eng->cal);
+	rules_free(eng->rules);
+	g_free(eng->calendar_fingerprint);
+	g_free(eng);
+}
+
+static void flow_for(struct engine *eng, struct flow *f, struct store_txn *txn,
+		     int64_t now, const char *actor, tdk_err *err)
+{
+	flow_init(f, eng->store, eng->config, eng->rules, eng->cal);
+	f->txn = txn;
+	f->now = now;
+	f->actor = actor;
+	f->err = err;
+}
+
+static bool storage_trouble(int rc)
+{
+	return rc == TDK_EFULL || rc == TDK_EIO || rc == TDK_ENOMEM;
+}
+
+/* One entry in one transaction. */
+static int apply_one(struct engine *eng, uint64_t id, int64_t now,
+		     struct engine_stats *stats, tdk_err *err)
+{
+	struct spool_entry *e = NULL;
+	struct store_txn *txn = NULL;
+	struct flow f;
+	uint64_t number = 0;
+	int rc;
+
+	rc = spool_get(eng->spool, id, &e, err);
+	if (rc == TDK_ECORRUPT) {
+		msg_error("spool entry %" G_GUINT64_FORMAT " does not decode (%s); "
+			  "quarantined in the spool", id, err != NULL ? err->text : "");
+		stats->quarantined++;
+		return spool_quarantine(eng->spool, id, err);
+	}
+	if (rc == TDK_ENOENT)
+		return TDK_OK;
+	if (rc != TDK_OK)
+		return rc;
+	if (e->classification == SPOOL_COMMAND) {
+		/* Applied by the mail-command module; kept until then. */
+		stats->deferred++;
+		spool_entry_free(e);
+		return TDK_OK;
+	}
+	rc = store_begin(eng->store, true, &txn, err);
+	if (rc != TDK_OK) {
+		spool_entry_free(e);
+		return rc;
+	}
+	if (store_consumed_get(txn, id, NULL, NULL) == TDK_OK) {
+		store_abort(txn);
+		spool_entry_free(e);
+		stats->skipped++;
+		return spool_delete(eng->spool, id, err);
+	}
+	flow_for(eng, &f, txn, now, "mail", err);
+	rc = flow_apply_entry(&f, e);
+	number = f.case_number;
+	if (rc == TDK_OK)
+		rc = store_consumed_put(txn, id, number, now, err);
+	if (rc != TDK_OK) {
+		store_abort(txn);
+		spool_entry_free(e);
+		return rc;
+	}
+	rc = store_commit(txn, err);
+	if (rc == TDK_OK) {
+		g_autofree char *ct = number != 0 ? flow_case_text(&f, number) : NULL;
+
+		stats->applied++;
+		msg_info("%s: spool entry %" G_GUINT64_FORMAT " (queue id %s): %s",
+			 ct != NULL ? ct : "-", id,
+			 e->queue_id != NULL && *e->queue_id ? e->queue_id : "-",
+			 f.what != NULL ? f.what : "applied");
+		/* After the commit: a crash here only leaves an entry that is
+		 * skipped next time. */
+		tdk_err derr;
+
+		if (spool_delete(eng->spool, id, &derr) != TDK_OK)
+			msg_warn("spool entry %" G_GUINT64_FORMAT
+				 " is applied but not yet deleted: %s", id, derr.text);
+	}
+	spool_entry_free(e);
+	return rc;
+}
+
+int engine_drain(struct engine *eng, int64_t now, size_t max,
+		 struct engine_stats *stats, tdk_err *err)
+{
+	uint64_t *ids = g_new(uint64_t, max > 0 ? max : 1);
+	size_t n = 0;
+	int rc = spool_list(eng->spool, 0, max, ids, &n, err);
+
+	for (size_t i = 0; rc == TDK_OK && i < n; i++) {
+		rc = apply_one(eng, ids[i], now, stats, err);
+		if (rc != TDK_OK && !storage_trouble(rc)) {
+			/* Not the storage: this entry cannot be applied. Keep
+			 * it out of the way, visible to staff, and go on. */
+			msg_error("spool entry %" G_GUINT64_FORMAT " cannot be applied: "
+				  "%s; quarantined in the spool (todokectl spool)",
+				  ids[i], err != NULL ? err->text : tdk_strerror(rc));
+			stats->quarantined++;
+			rc = spool_quarantine(eng->spool, ids[i], err);
+		} else if (storage_trouble(rc)) {
+			msg_error("spool entry %" G_GUINT64_FORMAT " is kept for a "
+				  "later attempt: %s", ids[i],
+				  err != NULL ? err->text : tdk_strerror(rc));
+			stats->deferred++;
+		}
+	}
+	g_free(ids);
+	return rc;
+}
+
+static int fire_batch(struct engine *eng, int64_t now,
+		      const struct store_timer *timers, size_t n, size_t *fired,
+		      tdk_err *err)
+{
+	struct store_txn *txn;
+	struct flow f;
+	int rc = store_begin(eng->store, true, &txn, err);
+
+	if (rc != TDK_OK)
+		return rc;
+	flow_for(eng, &f, txn, now, "timer", err);
+	for (size_t i = 0; rc == TDK_OK && i < n; i++)
+		rc = flow_fire(&f, &timers[i]);
+	if (rc != TDK_OK) {
+		store_abort(txn);
+		return rc;
+	}
+	rc = store_commit(txn, err);
+	if (rc == TDK_OK)
+		*fired += n;
+	return rc;
+}
+
+int engine_tick(struct engine *eng, int64_t now, size_t max,
+		struct engine_stats *stats, tdk_err *err)
+{
+	struct store_timer *timers = g_new(struct store_timer, max > 0 ? max : 1);
+	struct store_txn *txn;
+	size_t n = 0;
+	int rc = store_begin(eng->store, false, &txn, err);
+
+	if (rc == TDK_OK) {
+		rc = store_timers_due(txn, now, max, timers, &n, err);
+		store_abort(txn);
+	}
+	if (rc == TDK_OK && n > 0) {
+		rc = fire_batch(eng, now, timers, n, &stats->fired, err);
+		/* One timer that cannot fire must not stop the others:
+		 * retry them one by one and set the bad one aside. */
+		for (size_t i = 0; rc != TDK_OK && !storage_trouble(rc) && i < n; i++) {
+			int one = fire_batch(eng, now, &timers[i], 1, &stats->fired, err);
+
+			if (one != TDK_OK && !storage_trouble(one)) {
+				msg_error("case %" G_GUINT64_FORMAT ": timer %d cannot fire: %s; "
+					  "the case is quarantined",
+					  timers[i].number, timers[i].clock, err->text);
+				if (store_begin(eng->store, true, &txn, NULL) == TDK_OK) {
+					if (store_quarantine_case(txn, timers[i].number, NULL) == TDK_OK)
+						store_commit(txn, NULL);
+					else
+						store_abort(txn);
+				}
+			}
+			if (i + 1 == n)
+				rc = TDK_OK;
+		}
+	}
+	g_free(timers);
+	return rc;
+}
+
+int engine_digest(struct engine *eng, int64_t now, struct engine_stats *stats,
+		  tdk_err *err)
+{
+	struct store_txn *txn;
+	struct flow f;
+	bool made = false;
+	int rc = store_begin(eng->store, true, &txn, err);
+
+	if (rc != TDK_OK)
+		return rc;
+	flow_for(eng, &f, txn, now, "timer", err);
+	rc = flow_digest(&f, &made);
+	if (rc != TDK_OK || !made) {
+		store_abort(txn);
+		return rc;
+	}
+	rc = store_commit(txn, err);
+	if (rc == TDK_OK)
+		stats->digest = true;
+	return rc;
+}
+
+int engine_next_due(struct engine *eng, int64_t *due, tdk_err *err)
+{
+	struct store_txn *txn;
+	struct store_timer tm;
+	int rc = store_begin(eng->store, false, &txn, err);
+
+	if (rc != TDK_OK)
+		return rc;
+	rc = store_timer_first(txn, &tm, err);
+	store_abort(txn);
+	if (rc == TDK_OK)
+		*due = tm.due;
+	return rc;
+}
+
+int engine_commands(struct engine *eng, int64_t now, const char *actor,
+		    struct command *const *cmds, size_t n, tdk_err *err)
+{
+	struct store_txn *txn;
+	struct flow f;
+	int rc = store_begin(eng->store, true, &txn, err);
+
+	if (rc != TDK_OK)
+		return rc;
+	flow_for(eng, &f, txn, now, actor, err);
+	for (size_t i = 0; rc == TDK_OK && i < n; i++)
+		rc = flow_apply_command(&f, cmds[i]);
+	if (rc != TDK_OK) {
+		store_abort(txn);
+		return rc;
+	}
+	return store_commit(txn, err);
+}

@@ -1,0 +1,80 @@
+/*
+ * engine.h - the processor's work loop, one step at a time.
+ *
+ * Owns: the desk's loaded policy (config, rules, calendar), the open case
+ * store and intake spool, and the steps the daemon (and todokectl do)
+ * repeat: consume spool entries exactly once, fire due timers, produce
+ * the daily digest, apply staff commands. Each step runs in store
+ * transactions it commits itself; the caller passes the injected time.
+ *
+ * Exactly once: an entry's id is recorded as consumed in the same store
+ * transaction as its case changes; the spool entry is deleted after that
+ * commit, and an entry found consumed is only deleted. A storage failure
+ * (TDK_EFULL, TDK_EIO) keeps the entry for the next attempt.
+ */
+#ifndef TODOKE_ENGINE_H
+#define TODOKE_ENGINE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "calendar.h"
+#include "command.h"
+#include "conf.h"
+#include "rules.h"
+#include "spool.h"
+#include "status.h"
+#include "store.h"
+
+struct engine {
+	const struct tdk_config *config; /* borrowed */
+	const struct rules *rules;
+	struct cal *cal;
+	struct store *store;
+	struct spool *spool;             /* NULL when opened without it */
+	char *calendar_fingerprint;
+};
+
+enum engine_open_flags {
+	ENGINE_NO_SPOOL = 1 << 0,   /* todokectl: the store alone */
+	ENGINE_READONLY = 1 << 1,   /* the store read-only */
+};
+
+/* Loads the rules and calendar, opens the store (and spool). When the
+ * calendar differs from the one the timers were computed with, every
+ * armed timer is recomputed (logged with the counts). */
+int engine_open(const struct tdk_config *config, unsigned flags,
+		struct engine **out, tdk_err *err);
+void engine_close(struct engine *eng);
+
+struct engine_stats {
+	size_t applied;     /* spool entries applied to cases */
+	size_t skipped;     /* already consumed: only deleted */
+	size_t deferred;    /* left in the spool (storage trouble, commands) */
+	size_t quarantined; /* spool records that did not decode */
+	size_t fired;       /* timers acted on */
+	bool digest;        /* a digest was produced */
+};
+
+/* Applies up to max spool entries. A storage failure stops the step
+ * with its status; the entry stays. */
+int engine_drain(struct engine *eng, int64_t now, size_t max,
+		 struct engine_stats *stats, tdk_err *err);
+/* Fires up to max timers due at now in one transaction. */
+int engine_tick(struct engine *eng, int64_t now, size_t max,
+		struct engine_stats *stats, tdk_err *err);
+/* The staff digest, if due. */
+int engine_digest(struct engine *eng, int64_t now, struct engine_stats *stats,
+		  tdk_err *err);
+/* The earliest armed timer, or TDK_ENOENT. */
+int engine_next_due(struct engine *eng, int64_t *due, tdk_err *err);
+
+/* Applies commands all-or-nothing, as actor, in one transaction. */
+int engine_commands(struct engine *eng, int64_t now, const char *actor,
+		    struct command *const *cmds, size_t n, tdk_err *err);
+
+/* The calendar's fingerprint (hex SHA-256 of its zone and business days). */
+char *engine_calendar_fingerprint(const struct cal *cal);
+
+#endif

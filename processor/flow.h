@@ -1,0 +1,64 @@
+/*
+ * flow.h - the coordination state machine.
+ *
+ * Owns: every change to a case. An incoming mail (a spool entry), a staff
+ * command, a timer that falls due and the daily digest each become one
+ * call here, made inside a store write transaction the caller commits or
+ * aborts as a whole. Every number comes from the rules; every instant
+ * from flow.now (never the wall clock).
+ *
+ * A function that fails leaves a message in flow.err and the caller must
+ * abort the transaction: nothing of a failed call may be kept.
+ */
+#ifndef TODOKE_FLOW_H
+#define TODOKE_FLOW_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "calendar.h"
+#include "casenum.h"
+#include "command.h"
+#include "conf.h"
+#include "rules.h"
+#include "spool.h"
+#include "status.h"
+#include "store.h"
+
+struct flow {
+	struct store *store;         /* for the personal data store */
+	struct store_txn *txn;       /* the write transaction */
+	const struct tdk_config *config;
+	const struct rules *rules;
+	const struct cal *cal;
+	struct casenum_format format;
+	int64_t now;
+	const char *actor;           /* who acts: "mail", "timer", "staff:FPR" */
+	tdk_err *err;
+	/* results of the last call, for logs */
+	uint64_t case_number;
+	const char *what;            /* a static word: "new case", "reply", ... */
+};
+
+/* Fills the fields that come from the configuration. */
+void flow_init(struct flow *f, struct store *store, const struct tdk_config *config,
+	       const struct rules *rules, const struct cal *cal);
+
+/* The canonical text of a case number ("IPA#00000012"), g_free it. */
+char *flow_case_text(const struct flow *f, uint64_t number);
+
+/* Applies one captured mail. The caller records the spool id as consumed
+ * in the same transaction. */
+int flow_apply_entry(struct flow *f, const struct spool_entry *e);
+
+/* Validates and applies one staff command. */
+int flow_apply_command(struct flow *f, const struct command *cmd);
+
+/* Acts on a timer that fell due (its case's clock). */
+int flow_fire(struct flow *f, const struct store_timer *tm);
+
+/* Produces the staff digest for the business day of f->now if it is due
+ * and not yet produced. *made tells whether it was. */
+int flow_digest(struct flow *f, bool *made);
+
+#endif

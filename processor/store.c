@@ -1,0 +1,1067 @@
+/*
+ * store.c - the case store on LMDB (see store.h).
+ *
+ * The processor is single-threaded; todokectl may run beside it, and
+ * LMDB serialises writers across processes. Every commit is synchronous.
+ */
+#include "store.h"
+#include "log.h"
+#include "record.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <lmdb.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define STORE_FORMAT "1"
+#define PII_FORMAT 1
+#define TIMER_FORMAT 1
+#define MSGID_KEY_MAX 400 /* longer ids are keyed by their SHA-256 */
+
+enum { DB_CASES, DB_EVENTS, DB_TIMERS, DB_MSGIDS, DB_CONSUMED, DB_OUTBOX,
+       DB_ATTENTION, DB_QUARANTINE, DB_META, DB_COUNT };
+static const char *const db_names[DB_COUNT] = {
+	"cases", "events", "timers", "msgids", "consumed", "outbox",
+	"attention", "quarantine", "meta",
+};
+
+struct store {
+	char *dir;
+	char *pii_dir;
+	bool readonly;
+	MDB_env *env;
+	MDB_dbi dbi[DB_COUNT];
+	MDB_env *pii_env;
+	MDB_dbi pii_dbi;
+};
+
+struct store_txn {
+	struct store *st;
+	MDB_txn *txn;
+	bool write;
+};
+
+/* ------------------------------------------------------------ helpers */
+
+static void put_be64(uint8_t *p, uint64_t v)
+{
+	for (int i = 7; i >= 0; i--) {
+		p[i] = (uint8_t)v;
+		v >>= 8;
+	}
+}
+
+static uint64_t get_be64(const uint8_t *p)
+{
+	uint64_t v = 0;
+
+	for (int i = 0; i < 8; i++)
+		v = (v << 8) | p[i];
+	return v;
+}
+
+static void put_be32(uint8_t *p, uint32_t v)
+{
+	for (int i = 3; i >= 0; i--) {
+		p[i] = (uint8_t)v;
+		v >>= 8;
+	}
+}
+
+static int fail(const struct store *st, int rc, const char *what, tdk_err *err)
+{
+	switch (rc) {
+	case MDB_MAP_FULL:
+	case MDB_TXN_FULL:
+	case ENOSPC:
+	case EDQUOT:
+		return tdk_err_set(err, TDK_EFULL, "case store %s full: %s: %s",
+				   st->dir, what, mdb_strerror(rc));
+	case MDB_NOTFOUND:
+		return tdk_err_set(err, TDK_ENOENT, "case store %s: %s: not found",
+				   st->dir, what);
+	default:
+		return tdk_err_set(err, TDK_EIO, "case store %s: %s: %s", st->dir,
+				   what, mdb_strerror(rc));
+	}
+}
+
+static int make_private_dir(const char *dir, tdk_err *err)
+{
+	struct stat sb;
+
+	if (stat(dir, &sb) == 0) {
+		if (!S_ISDIR(sb.st_mode))
+			return tdk_err_set(err, TDK_EINVAL, "%s is not a directory", dir);
+		if ((sb.st_mode & (S_IWGRP | S_IWOTH | S_IROTH | S_IXOTH)) != 0)
+			return tdk_err_set(err, TDK_EPERM,
+					   "case store directory %s is open to others "
+					   "(mode %04o); it must be 0700 or 0750",
+					   dir, (unsigned)(sb.st_mode & 07777));
+		return TDK_OK;
+	}
+	if (errno != ENOENT)
+		return tdk_err_set(err, TDK_EIO, "%s: %s", dir, g_strerror(errno));
+	if (g_mkdir_with_parents(dir, 0700) != 0)
+		return tdk_err_set(err, errno == EACCES ? TDK_EPERM : TDK_EIO,
+				   "cannot create %s: %s", dir, g_strerror(errno));
+	return TDK_OK;
+}
+
+static int env_open(const char *dir, size_t map_size, unsigned maxdbs,
+		    bool readonly, MDB_env **out)
+{
+	MDB_env *env;
+	int rc = mdb_env_create(&env);
+
+	if (rc != 0)
+		return rc;
+	if ((rc = mdb_env_set_maxdbs(env, maxdbs)) != 0 ||
+	    (map_size > 0 && (rc = mdb_env_set_mapsize(env, map_size)) != 0) ||
+	    (rc = mdb_env_open(env, dir, MDB_NOTLS | (readonly ? MDB_RDONLY : 0),
+			       0600)) != 0) {
+		mdb_env_close(env);
+		return rc;
+	}
+	*out = env;
+	return 0;
+}
+
+static int open_dbs(struct store *st, tdk_err *err)
+{
+	MDB_txn *txn;
+	MDB_val key = { 6, (void *)"format" }, val;
+	unsigned create = st->readonly ? 0 : MDB_CREATE;
+	int rc = mdb_txn_begin(st->env, NULL, st->readonly ? MDB_RDONLY : 0, &txn);
+
+	if (rc != 0)
+		return fail(st, rc, "opening", err);
+	for (int i = 0; i < DB_COUNT && rc == 0; i++)
+		rc = mdb_dbi_open(txn, db_names[i], create, &st->dbi[i]);
+	if (rc == MDB_NOTFOUND) {
+		mdb_txn_abort(txn);
+		return tdk_err_set(err, TDK_ENOENT, "no case store in %s", st->dir);
+	}
+	if (rc == 0) {
+		rc = mdb_get(txn, st->dbi[DB_META], &key, &val);
+		if (rc == MDB_NOTFOUND && !st->readonly) {
+			val.mv_data = (void *)STORE_FORMAT;
+			val.mv_size = 1;
+			rc = mdb_put(txn, st->dbi[DB_META], &key, &val, 0);
+		} else if (rc == 0 && (val.mv_size != 1 ||
+				       memcmp(val.mv_data, STORE_FORMAT, 1) != 0)) {
+			mdb_txn_abort(txn);
+			return tdk_err_set(err, TDK_ECORRUPT,
+					   "case store %s has an unknown format", st->dir);
+		}
+	}
+	if (rc != 0) {
+		mdb_txn_abort(txn);
+		return fail(st, rc, "opening the databases", err);
+	}
+	/* Committed even when read-only: aborting would close the handles. */
+	rc = mdb_txn_commit(txn);
+	return rc != 0 ? fail(st, rc, "creating the databases", err) : TDK_OK;
+}
+
+static int open_pii(struct store *st, size_t map_size, tdk_err *err)
+{
+	MDB_txn *txn;
+	int rc;
+
+	if (!st->readonly && (rc = make_private_dir(st->pii_dir, err)) != TDK_OK)
+		return rc;
+	rc = env_open(st->pii_dir, map_size, 2, st->readonly, &st->pii_env);
+	if (rc == ENOENT && st->readonly)
+		return TDK_OK; /* nothing stored yet */
+	if (rc != 0)
+		return tdk_err_set(err, rc == EACCES ? TDK_EPERM : TDK_EIO,
+				   "personal data store %s: %s", st->pii_dir,
+				   mdb_strerror(rc));
+	rc = mdb_txn_begin(st->pii_env, NULL, st->readonly ? MDB_RDONLY : 0, &txn);
+	if (rc == 0)
+		rc = mdb_dbi_open(txn, "pii", st->readonly ? 0 : MDB_CREATE,
+				  &st->pii_dbi);
+	if (rc == 0)
+		rc = mdb_txn_commit(txn);
+	else
+		mdb_txn_abort(txn);
+	if (rc == MDB_NOTFOUND) {
+		mdb_env_close(st->pii_env);
+		st->pii_env = NULL;
+		return TDK_OK;
+	}
+	return rc != 0 ? tdk_err_set(err, TDK_EIO, "personal data store %s: %s",
+				     st->pii_dir, mdb_strerror(rc))
+		       : TDK_OK;
+}
+
+int store_open(const char *dir, size_t map_size, unsigned flags,
+	       struct store **out, tdk_err *err)
+{
+	struct store *st = g_new0(struct store, 1);
+	int rc;
+
+	st->dir = g_strdup(dir);
+	st->pii_dir = g_build_filename(dir, "pii", NULL);
+	st->readonly = (flags & STORE_READONLY) != 0;
+	if (st->readonly) {
+		char *data = g_build_filename(dir, "data.mdb", NULL);
+		bool there = access(data, F_OK) == 0;
+
+		g_free(data);
+		if (!there) {
+			store_close(st);
+			return tdk_err_set(err, TDK_ENOENT, "no case store in %s", dir);
+		}
+	} else if ((rc = make_private_dir(dir, err)) != TDK_OK) {
+		store_close(st);
+		return rc;
+	}
+	rc = env_open(dir, map_size, DB_COUNT, st->readonly, &st->env);
+	if (rc != 0) {
+		rc = tdk_err_set(err, rc == EACCES ? TDK_EPERM : TDK_EIO,
+				 "cannot open the case store %s: %s", dir,
+				 mdb_strerror(rc));
+		store_close(st);
+		return rc;
+	}
+	if ((rc = open_dbs(st, err)) != TDK_OK ||
+	    (rc = open_pii(st, map_size, err)) != TDK_OK) {
+		store_close(st);
+		return rc;
+	}
+	*out = st;
+	return TDK_OK;
+}
+
+void store_close(struct store *st)
+{
+	if (st == NULL)
+		return;
+	if (st->pii_env != NULL)
+		mdb_env_close(st->pii_env);
+	if (st->env != NULL)
+		mdb_env_close(st->env);
+	g_free(st->pii_dir);
+	g_free(st->dir);
+	g_free(st);
+}
+
+const char *store_dir(const struct store *st)
+{
+	return st->dir;
+}
+
+int store_begin(struct store *st, bool write, struct store_txn **out,
+		tdk_err *err)
+{
+	MDB_txn *txn;
+	int rc;
+
+	if (write && st->readonly)
+		return tdk_err_set(err, TDK_ESTATE, "case store %s is open read-only",
+				   st->dir);
+	rc = mdb_txn_begin(st->env, NULL, write ? 0 : MDB_RDONLY, &txn);
+	if (rc == MDB_MAP_RESIZED) {
+		mdb_env_set_mapsize(st->env, 0);
+		rc = mdb_txn_begin(st->env, NULL, write ? 0 : MDB_RDONLY, &txn);
+	}
+	if (rc != 0)
+		return fail(st, rc, "beginning a transaction", err);
+	*out = g_new0(struct store_txn, 1);
+	(*out)->st = st;
+	(*out)->txn = txn;
+	(*out)->write = write;
+	return TDK_OK;
+}
+
+int store_commit(struct store_txn *t, tdk_err *err)
+{
+	int rc = mdb_txn_commit(t->txn);
+	struct store *st = t->st;
+
+	g_free(t);
+	return rc != 0 ? fail(st, rc, "committing", err) : TDK_OK;
+}
+
+void store_abort(struct store_txn *t)
+{
+	if (t == NULL)
+		return;
+	mdb_txn_abort(t->txn);
+	g_free(t);
+}
+
+static int get_u64(struct store_txn *t, int db, const char *key, uint64_t *v,
+		   tdk_err *err)
+{
+	MDB_val k = { strlen(key), (void *)key }, val;
+	int rc = mdb_get(t->txn, t->st->dbi[db], &k, &val);
+
+	if (rc == MDB_NOTFOUND) {
+		*v = 0;
+		return TDK_OK;
+	}
+	if (rc != 0 || val.mv_size != 8)
+		return rc != 0 ? fail(t->st, rc, key, err)
+			       : tdk_err_set(err, TDK_ECORRUPT, "meta %s is damaged", key);
+	*v = get_be64(val.mv_data);
+	return TDK_OK;
+}
+
+static int set_u64(struct store_txn *t, int db, const char *key, uint64_t v,
+		   tdk_err *err)
+{
+	uint8_t buf[8];
+	MDB_val k = { strlen(key), (void *)key }, val = { 8, buf };
+	int rc;
+
+	put_be64(buf, v);
+	rc = mdb_put(t->txn, t->st->dbi[db], &k, &val, 0);
+	return rc != 0 ? fail(t->st, rc, key, err) : TDK_OK;
+}
+
+/* Takes the next id of a sequence kept in meta (ids start at 1). */
+static int next_id(struct store_txn *t, const char *key, uint64_t *id,
+		   tdk_err *err)
+{
+	uint64_t v;
+	int rc = get_u64(t, DB_META, key, &v, err);
+
+	if (rc != TDK_OK)
+		return rc;
+	if (v == 0)
+		v = 1;
+	*id = v;
+	return set_u64(t, DB_META, key, v + 1, err);
+}
+
+static int put_bytes(struct store_txn *t, int db, const void *key, size_t klen,
+		     GBytes *value, const char *what, tdk_err *err)
+{
+	gsize len;
+	const void *data = g_bytes_get_data(value, &len);
+	MDB_val k = { klen, (void *)key }, v = { len, (void *)data };
+	int rc = mdb_put(t->txn, t->st->dbi[db], &k, &v, 0);
+
+	return rc != 0 ? fail(t->st, rc, what, err) : TDK_OK;
+}
+
+/* ------------------------------------------------------------- cases */
+
+int store_case_allocate(struct store_txn *t, uint64_t *number, tdk_err *err)
+{
+	return next_id(t, "next_case", number, err);
+}
+
+int store_case_next(struct store_txn *t, uint64_t *next, tdk_err *err)
+{
+	int rc = get_u64(t, DB_META, "next_case", next, err);
+
+	if (rc == TDK_OK && *next == 0)
+		*next = 1;
+	return rc;
+}
+
+static int case_raw(struct store_txn *t, uint64_t number, MDB_val *val,
+		    tdk_err *err)
+{
+	uint8_t key[8];
+	MDB_val k = { 8, key };
+	int rc;
+
+	put_be64(key, number);
+	rc = mdb_get(t->txn, t->st->dbi[DB_CASES], &k, val);
+	if (rc == MDB_NOTFOUND)
+		return tdk_err_set(err, TDK_ENOENT, "no case %" G_GUINT64_FORMAT,
+				   number);
+	return rc != 0 ? fail(t->st, rc, "reading a case", err) : TDK_OK;
+}
+
+int store_case_get(struct store_txn *t, uint64_t number, struct case_rec **out,
+		   tdk_err *err)
+{
+	MDB_val val;
+	int rc = case_raw(t, number, &val, err);
+
+	if (rc != TDK_OK)
+		return rc;
+	return case_decode(val.mv_data, val.mv_size, number, out, err);
+}
+
+/* timers key: due (8, offset so that negative times sort) + case + clock */
+#define TIMER_KEY_LEN 17
+
+static void timer_key(uint8_t *key, int64_t due, uint64_t number, int clock)
+{
+	put_be64(key, (uint64_t)due ^ (UINT64_C(1) << 63));
+	put_be64(key + 8, number);
+	key[16] = (uint8_t)clock;
+}
+
+static void timer_unkey(const uint8_t *key, struct store_timer *out)
+{
+	out->due = (int64_t)(get_be64(key) ^ (UINT64_C(1) << 63));
+	out->number = get_be64(key + 8);
+	out->clock = key[16];
+}
+
+/* The timer's value: what store_timers_recompute needs without the case. */
+static GBytes *timer_value(const struct case_clock *k)
+{
+	GVariantBuilder b, periods;
+
+	g_variant_builder_init(&b, G_VARIANT_TYPE_VARDICT);
+	g_variant_builder_add(&b, "{sv}", "start", g_variant_new_int64(k->start));
+	g_variant_builder_add(&b, "{sv}", "paused", g_variant_new_int64(k->paused));
+	g_variant_builder_init(&periods, G_VARIANT_TYPE("a(iy)"));
+	for (int i = 0; i < k->n_periods; i++)
+		g_variant_builder_add(&periods, "(iy)", (gint32)k->periods[i].count,
+				      (guint8)k->periods[i].unit);
+	g_variant_builder_add(&b, "{sv}", "periods", g_variant_builder_end(&periods));
+	return rec_pack(TIMER_FORMAT, g_variant_builder_end(&b));
+}
+
+static bool timer_clock(const void *data, size_t len, struct case_clock *k)
+{
+	GVariant *dict, *periods;
+	bool ok = true;
+
+	memset(k, 0, sizeof *k);
+	if (rec_unpack(data, len, TIMER_FORMAT, NULL, &dict, NULL) != TDK_OK)
+		return false;
+	ok = g_variant_lookup(dict, "start", "x", &k->start) &&
+	     g_variant_lookup(dict, "paused", "x", &k->paused);
+	periods = g_variant_lookup_value(dict, "periods", G_VARIANT_TYPE("a(iy)"));
+	if (periods != NULL) {
+		gsize n = g_variant_n_children(periods);
+
+		for (gsize i = 0; i < n && i < CLOCK_PERIODS_MAX; i++) {
+			gint32 count;
+			guint8 unit;
+
+			g_variant_get_child(periods, i, "(iy)", &count, &unit);
+			k->periods[i].count = count;
+			k->periods[i].unit = (enum cal_unit)unit;
+			k->n_periods++;
+		}
+		g_variant_unref(periods);
+	}
+	g_variant_unref(dict);
+	return ok && k->n_periods > 0;
+}
+
+static int timer_del(struct store_txn *t, int64_t due, uint64_t number,
+		     int clock, tdk_err *err)
+{
+	uint8_t key[TIMER_KEY_LEN];
+	MDB_val k = { sizeof key, key };
+	int rc;
+
+	timer_key(key, due, number, clock);
+	rc = mdb_del(t->txn, t->st->dbi[DB_TIMERS], &k, NULL);
+	return rc != 0 && rc != MDB_NOTFOUND ? fail(t->st, rc, "disarming a timer", err)
+					     : TDK_OK;
+}
+
+static int timer_put(struct store_txn *t, int64_t due, uint64_t number,
+		     const struct case_clock *clock, int id, tdk_err *err)
+{
+	uint8_t key[TIMER_KEY_LEN];
+	GBytes *value = timer_value(clock);
+	int rc;
+
+	timer_key(key, due, number, id);
+	rc = put_bytes(t, DB_TIMERS, key, sizeof key, value, "arming a timer", err);
+	g_bytes_unref(value);
+	return rc;
+}
+
+int store_case_put(struct store_txn *t, struct case_rec *c,
+		   const struct cal *cal, tdk_err *err)
+{
+	uint8_t key[8];
+	GBytes *value;
+	int rc = TDK_OK;
+
+	for (int id = 1; rc == TDK_OK && id < CLOCK_COUNT; id++) {
+		struct case_clock *k = &c->clocks[id];
+		int64_t due = 0;
+
+		if (k->active && !c->paused && case_clock_due(cal, k, &due) != TDK_OK) {
+			msg_warn("case %" G_GUINT64_FORMAT ": clock %s is out of the "
+				    "calendar's range; it is not armed",
+				    c->number, case_clock_name(id));
+			due = 0;
+		}
+		if (k->armed_due != 0 && k->armed_due != due)
+			rc = timer_del(t, k->armed_due, c->number, id, err);
+		if (rc == TDK_OK && due != 0)
+			rc = timer_put(t, due, c->number, k, id, err);
+		if (rc == TDK_OK)
+			k->armed_due = due;
+	}
+	if (rc != TDK_OK)
+		return rc;
+	rc = case_encode(c, &value, err);
+	if (rc != TDK_OK)
+		return rc;
+	put_be64(key, c->number);
+	rc = put_bytes(t, DB_CASES, key, sizeof key, value, "writing a case", err);
+	g_bytes_unref(value);
+	return rc;
+}
+
+int store_case_foreach(struct store_txn *t, uint64_t after, store_case_fn fn,
+		       void *ctx, tdk_err *err)
+{
+	MDB_cursor *cur;
+	uint8_t key[8];
+	MDB_val k = { 8, key }, v;
+	int rc, result = 0;
+
+	put_be64(key, after + 1);
+	rc = mdb_cursor_open(t->txn, t->st->dbi[DB_CASES], &cur);
+	if (rc != 0)
+		return fail(t->st, rc, "listing cases", err);
+	for (rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE); rc == 0 && result == 0;
+	     rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+		uint64_t number;
+		struct case_rec *c = NULL;
+
+		if (k.mv_size != 8)
+			continue;
+		number = get_be64(k.mv_data);
+		if (case_decode(v.mv_data, v.mv_size, number, &c, NULL) != TDK_OK)
+			c = NULL;
+		result = fn(number, c, ctx);
+		case_free(c);
+	}
+	mdb_cursor_close(cur);
+	if (rc != 0 && rc != MDB_NOTFOUND)
+		return fail(t->st, rc, "listing cases", err);
+	return result;
+}
+
+static int db_count(struct store_txn *t, int db, size_t *count, tdk_err *err)
+{
+	MDB_stat s;
+	int rc = mdb_stat(t->txn, t->st->dbi[db], &s);
+
+	if (rc != 0)
+		return fail(t->st, rc, "counting", err);
+	*count = s.ms_entries;
+	return TDK_OK;
+}
+
+int store_case_count(struct store_txn *t, size_t *count, tdk_err *err)
+{
+	return db_count(t, DB_CASES, count, err);
+}
+
+/* ------------------------------------------------------------ events */
+
+int store_event_append(struct store_txn *t, struct case_rec *c,
+		       const struct case_event *e, tdk_err *err)
+{
+	uint8_t key[12];
+	GBytes *value;
+	int rc;
+
+	put_be64(key, c->number);
+	put_be32(key + 8, (uint32_t)c->n_events);
+	rc = case_event_encode(e, &value, err);
+	if (rc != TDK_OK)
+		return rc;
+	rc = put_bytes(t, DB_EVENTS, key, sizeof key, value, "appending an event", err);
+	g_bytes_unref(value);
+	if (rc == TDK_OK)
+		c->n_events++;
+	return rc;
+}
+
+int store_event_foreach(struct store_txn *t, uint64_t number, store_event_fn fn,
+			void *ctx, tdk_err *err)
+{
+	MDB_cursor *cur;
+	uint8_t key[12];
+	MDB_val k = { 12, key }, v;
+	int rc, result = 0;
+
+	put_be64(key, number);
+	put_be32(key + 8, 0);
+	rc = mdb_cursor_open(t->txn, t->st->dbi[DB_EVENTS], &cur);
+	if (rc != 0)
+		return fail(t->st, rc, "reading events", err);
+	for (rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE); rc == 0 && result == 0;
+	     rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+		struct case_event e;
+		const uint8_t *kp = k.mv_data;
+
+		if (k.mv_size != 12 || get_be64(kp) != number)
+			break;
+		if (case_event_decode(v.mv_data, v.mv_size, &e, NULL) != TDK_OK) {
+			memset(&e, 0, sizeof e);
+			e.type = g_strdup("undecodable");
+		}
+		result = fn((int)(((uint32_t)kp[8] << 24) | ((uint32_t)kp[9] << 16) |
+				  ((uint32_t)kp[10] << 8) | kp[11]),
+			    &e, ctx);
+		case_event_clear(&e);
+	}
+	mdb_cursor_close(cur);
+	if (rc != 0 && rc != MDB_NOTFOUND)
+		return fail(t->st, rc, "reading events", err);
+	return result;
+}
+
+/* ------------------------------------------------------------ timers */
+
+int store_timers_due(struct store_txn *t, int64_t now, size_t max,
+		     struct store_timer *out, size_t *n, tdk_err *err)
+{
+	MDB_cursor *cur;
+	MDB_val k, v;
+	int rc;
+
+	*n = 0;
+	rc = mdb_cursor_open(t->txn, t->st->dbi[DB_TIMERS], &cur);
+	if (rc != 0)
+		return fail(t->st, rc, "reading timers", err);
+	for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0 && *n < max;
+	     rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+		struct store_timer tm;
+
+		if (k.mv_size != TIMER_KEY_LEN)
+			continue;
+		timer_unkey(k.mv_data, &tm);
+		if (tm.due > now)
+			break;
+		out[(*n)++] = tm;
+	}
+	mdb_cursor_close(cur);
+	return rc != 0 && rc != MDB_NOTFOUND ? fail(t->st, rc, "reading timers", err)
+					     : TDK_OK;
+}
+
+int store_timer_first(struct store_txn *t, struct store_timer *out, tdk_err *err)
+{
+	size_t n = 0;
+	int rc = store_timers_due(t, INT64_MAX, 1, out, &n, err);
+
+	if (rc == TDK_OK && n == 0)
+		rc = TDK_ENOENT;
+	return rc;
+}
+
+int store_timer_count(struct store_txn *t, size_t *count, tdk_err *err)
+{
+	return db_count(t, DB_TIMERS, count, err);
+}
+
+struct moved_timer {
+	struct store_timer old;
+	int64_t due;
+};
+
+int store_timers_recompute(struct store_txn *t, const struct cal *cal,
+			   size_t *checked, size_t *changed, tdk_err *err)
+{
+	MDB_cursor *cur;
+	MDB_val k, v;
+	GArray *moved = g_array_new(FALSE, FALSE, sizeof(struct moved_timer));
+	size_t seen = 0;
+	int rc;
+
+	rc = mdb_cursor_open(t->txn, t->st->dbi[DB_TIMERS], &cur);
+	if (rc != 0) {
+		g_array_free(moved, TRUE);
+		return fail(t->st, rc, "reading timers", err);
+	}
+	for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0;
+	     rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+		struct moved_timer m;
+		struct case_clock clock;
+
+		if (k.mv_size != TIMER_KEY_LEN)
+			continue;
+		seen++;
+		timer_unkey(k.mv_data, &m.old);
+		if (!timer_clock(v.mv_data, v.mv_size, &clock) ||
+		    case_clock_due(cal, &clock, &m.due) != TDK_OK || m.due == m.old.due)
+			continue;
+		g_array_append_val(moved, m);
+	}
+	mdb_cursor_close(cur);
+	if (rc != MDB_NOTFOUND) {
+		g_array_free(moved, TRUE);
+		return fail(t->st, rc, "reading timers", err);
+	}
+	/* Each moved timer's case is rewritten, which re-arms it. */
+	rc = TDK_OK;
+	for (guint i = 0; rc == TDK_OK && i < moved->len; i++) {
+		struct moved_timer *m = &g_array_index(moved, struct moved_timer, i);
+		struct case_rec *c;
+
+		rc = store_case_get(t, m->old.number, &c, err);
+		if (rc == TDK_OK) {
+			rc = store_case_put(t, c, cal, err);
+			case_free(c);
+		}
+	}
+	if (checked != NULL)
+		*checked = seen;
+	if (changed != NULL)
+		*changed = moved->len;
+	g_array_free(moved, TRUE);
+	return rc;
+}
+
+/* ---------------------------------------------------------- msgids */
+
+static size_t msgid_key(const char *msgid, uint8_t *buf, size_t cap)
+{
+	size_t len = strlen(msgid);
+
+	if (len <= MSGID_KEY_MAX && len <= cap) {
+		memcpy(buf, msgid, len);
+		return len;
+	} else {
+		GChecksum *sum = g_checksum_new(G_CHECKSUM_SHA256);
+		gsize n = 32;
+
+		g_checksum_update(sum, (const guchar *)msgid, (gssize)len);
+		buf[0] = '\0'; /* no Message-ID starts with NUL */
+		g_checksum_get_digest(sum, buf + 1, &n);
+		g_checksum_free(sum);
+		return 1 + n;
+	}
+}
+
+int store_msgid_put(struct store_txn *t, const char *msgid, uint64_t number,
+		    tdk_err *err)
+{
+	uint8_t key[MSGID_KEY_MAX], value[8];
+	size_t klen;
+	MDB_val k, v = { 8, value };
+	int rc;
+
+	if (msgid == NULL || *msgid == '\0')
+		return tdk_err_set(err, TDK_EINVAL, "empty Message-ID");
+	klen = msgid_key(msgid, key, sizeof key);
+	k.mv_size = klen;
+	k.mv_data = key;
+	put_be64(value, number);
+	rc = mdb_put(t->txn, t->st->dbi[DB_MSGIDS], &k, &v, 0);
+	return rc != 0 ? fail(t->st, rc, "mapping a Message-ID", err) : TDK_OK;
+}
+
+int store_msgid_get(struct store_txn *t, const char *msgid, uint64_t *number,
+		    tdk_err *err)
+{
+	uint8_t key[MSGID_KEY_MAX];
+	MDB_val k, v;
+	int rc;
+
+	if (msgid == NULL || *msgid == '\0')
+		return tdk_err_set(err, TDK_ENOENT, "empty Message-ID");
+	k.mv_size = msgid_key(msgid, key, sizeof key);
+	k.mv_data = key;
+	rc = mdb_get(t->txn, t->st->dbi[DB_MSGIDS], &k, &v);
+	if (rc == MDB_NOTFOUND)
+		return TDK_ENOENT;
+	if (rc != 0 || v.mv_size != 8)
+		return rc != 0 ? fail(t->st, rc, "looking up a Message-ID", err)
+			       : tdk_err_set(err, TDK_ECORRUPT, "damaged Message-ID map");
+	*number = get_be64(v.mv_data);
+	return TDK_OK;
+}
+
+/* --------------------------------------------------------- consumed */
+
+int store_consumed_get(struct store_txn *t, uint64_t spool_id, uint64_t *number,
+		       tdk_err *err)
+{
+	uint8_t key[8];
+	MDB_val k = { 8, key }, v;
+	int rc;
+
+	put_be64(key, spool_id);
+	rc = mdb_get(t->txn, t->st->dbi[DB_CONSUMED], &k, &v);
+	if (rc == MDB_NOTFOUND)
+		return TDK_ENOENT;
+	if (rc != 0)
+		return fail(t->st, rc, "reading consumed ids", err);
+	if (number != NULL)
+		*number = v.mv_size >= 8 ? get_be64(v.mv_data) : 0;
+	return TDK_OK;
+}
+
+int store_consumed_put(struct store_txn *t, uint64_t spool_id, uint64_t number,
+		       int64_t when, tdk_err *err)
+{
+	uint8_t key[8], value[16];
+	MDB_val k = { 8, key }, v = { 16, value };
+	int rc;
+
+	put_be64(key, spool_id);
+	put_be64(value, number);
+	put_be64(value + 8, (uint64_t)when);
+	rc = mdb_put(t->txn, t->st->dbi[DB_CONSUMED], &k, &v, 0);
+	return rc != 0 ? fail(t->st, rc, "recording a consumed entry", err) : TDK_OK;
+}
+
+/* ---------------------------------------------------- outbox, attention */
+
+int store_outbox_put(struct store_txn *t, struct outbox_item *o, tdk_err *err)
+{
+	uint8_t key[8];
+	GBytes *value;
+	int rc = TDK_OK;
+
+	if (o->id == 0)
+		rc = next_id(t, "next_outbox", &o->id, err);
+	if (rc != TDK_OK)
+		return rc;
+	outbox_item_encode(o, &value);
+	put_be64(key, o->id);
+	rc = put_bytes(t, DB_OUTBOX, key, 8, value, "writing a notice intent", err);
+	g_bytes_unref(value);
+	return rc;
+}
+
+int store_outbox_get(struct store_txn *t, uint64_t id, struct outbox_item **out,
+		     tdk_err *err)
+{
+	uint8_t key[8];
+	MDB_val k = { 8, key }, v;
+	int rc;
+
+	put_be64(key, id);
+	rc = mdb_get(t->txn, t->st->dbi[DB_OUTBOX], &k, &v);
+	if (rc == MDB_NOTFOUND)
+		return tdk_err_set(err, TDK_ENOENT, "no notice %" G_GUINT64_FORMAT, id);
+	if (rc != 0)
+		return fail(t->st, rc, "reading a notice intent", err);
+	return outbox_item_decode(v.mv_data, v.mv_size, id, out, err);
+}
+
+/* Iterates a database keyed by 8-byte ids with a decoder and callback. */
+typedef int (*decode_fn)(const void *, size_t, uint64_t, void **, tdk_err *);
+typedef int (*item_fn)(const void *item, void *ctx);
+typedef void (*free_fn)(void *);
+
+static int foreach_id(struct store_txn *t, int db, decode_fn decode, item_fn fn,
+		      free_fn release, void *ctx, tdk_err *err)
+{
+	MDB_cursor *cur;
+	MDB_val k, v;
+	int rc, result = 0;
+
+	rc = mdb_cursor_open(t->txn, t->st->dbi[db], &cur);
+	if (rc != 0)
+		return fail(t->st, rc, "listing", err);
+	for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0 && result == 0;
+	     rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+		void *item;
+
+		if (k.mv_size != 8 ||
+		    decode(v.mv_data, v.mv_size, get_be64(k.mv_data), &item, NULL) != TDK_OK)
+			continue;
+		result = fn(item, ctx);
+		release(item);
+	}
+	mdb_cursor_close(cur);
+	if (rc != 0 && rc != MDB_NOTFOUND)
+		return fail(t->st, rc, "listing", err);
+	return result;
+}
+
+int store_outbox_foreach(struct store_txn *t, store_outbox_fn fn, void *ctx,
+			 tdk_err *err)
+{
+	return foreach_id(t, DB_OUTBOX, (decode_fn)outbox_item_decode, (item_fn)fn,
+			  (free_fn)outbox_item_free, ctx, err);
+}
+
+int store_attention_put(struct store_txn *t, struct attention_item *a,
+			tdk_err *err)
+{
+	uint8_t key[8];
+	GBytes *value;
+	int rc = TDK_OK;
+
+	if (a->id == 0)
+		rc = next_id(t, "next_attention", &a->id, err);
+	if (rc != TDK_OK)
+		return rc;
+	attention_item_encode(a, &value);
+	put_be64(key, a->id);
+	rc = put_bytes(t, DB_ATTENTION, key, 8, value, "writing a staff notice", err);
+	g_bytes_unref(value);
+	return rc;
+}
+
+int store_attention_foreach(struct store_txn *t, store_attention_fn fn,
+			    void *ctx, tdk_err *err)
+{
+	return foreach_id(t, DB_ATTENTION, (decode_fn)attention_item_decode,
+			  (item_fn)fn, (free_fn)attention_item_free, ctx, err);
+}
+
+/* --------------------------------------------------------------- meta */
+
+int store_meta_get(struct store_txn *t, const char *key, char **value,
+		   tdk_err *err)
+{
+	MDB_val k = { strlen(key), (void *)key }, v;
+	int rc = mdb_get(t->txn, t->st->dbi[DB_META], &k, &v);
+
+	if (rc == MDB_NOTFOUND)
+		return TDK_ENOENT;
+	if (rc != 0)
+		return fail(t->st, rc, key, err);
+	*value = g_strndup(v.mv_data, v.mv_size);
+	return TDK_OK;
+}
+
+int store_meta_put(struct store_txn *t, const char *key, const char *value,
+		   tdk_err *err)
+{
+	MDB_val k = { strlen(key), (void *)key }, v = { strlen(value), (void *)value };
+	int rc = mdb_put(t->txn, t->st->dbi[DB_META], &k, &v, 0);
+
+	return rc != 0 ? fail(t->st, rc, key, err) : TDK_OK;
+}
+
+/* -------------------------------------------------------- quarantine */
+
+int store_quarantine_case(struct store_txn *t, uint64_t number, tdk_err *err)
+{
+	uint8_t key[8], qkey[14];
+	MDB_val k = { 8, key }, v, qk = { sizeof qkey, qkey };
+	int rc;
+
+	put_be64(key, number);
+	rc = mdb_get(t->txn, t->st->dbi[DB_CASES], &k, &v);
+	if (rc != 0)
+		return fail(t->st, rc, "quarantining a case", err);
+	memcpy(qkey, "cases/", 6);
+	memcpy(qkey + 6, key, 8);
+	rc = mdb_put(t->txn, t->st->dbi[DB_QUARANTINE], &qk, &v, 0);
+	if (rc == 0)
+		rc = mdb_del(t->txn, t->st->dbi[DB_CASES], &k, NULL);
+	return rc != 0 ? fail(t->st, rc, "quarantining a case", err) : TDK_OK;
+}
+
+int store_quarantine_count(struct store_txn *t, size_t *count, tdk_err *err)
+{
+	return db_count(t, DB_QUARANTINE, count, err);
+}
+
+/* ------------------------------------------------------ personal data */
+
+#define PI(m) offsetof(struct pii_rec, m)
+static const struct rec_field pii_fields[] = {
+	{ "address", REC_STR, PI(address) },
+	{ "name", REC_STR, PI(name) },
+	{ "postal", REC_STR, PI(postal) },
+	{ "phone", REC_STR, PI(phone) },
+	{ "report", REC_BYTES, PI(report) },
+	{ "decrypted", REC_BYTES, PI(decrypted) },
+	{ "stored", REC_TIME, PI(stored) },
+};
+#undef PI
+
+void pii_rec_free(struct pii_rec *p)
+{
+	if (p == NULL)
+		return;
+	rec_clear(pii_fields, REC_FIELDS(pii_fields), p);
+	g_free(p);
+}
+
+static int pii_write(struct store *st, uint64_t number, GBytes *value,
+		     tdk_err *err)
+{
+	MDB_txn *txn;
+	uint8_t key[8];
+	MDB_val k = { 8, key }, v;
+	int rc;
+
+	if (st->pii_env == NULL)
+		return tdk_err_set(err, TDK_ESTATE, "no personal data store");
+	put_be64(key, number);
+	rc = mdb_txn_begin(st->pii_env, NULL, 0, &txn);
+	if (rc == 0) {
+		if (value != NULL) {
+			gsize len;
+
+			v.mv_data = (void *)g_bytes_get_data(value, &len);
+			v.mv_size = len;
+			rc = mdb_put(txn, st->pii_dbi, &k, &v, 0);
+		} else {
+			rc = mdb_del(txn, st->pii_dbi, &k, NULL);
+			if (rc == MDB_NOTFOUND)
+				rc = 0;
+		}
+		rc = rc == 0 ? mdb_txn_commit(txn) : (mdb_txn_abort(txn), rc);
+	}
+	return rc != 0 ? fail(st, rc, "writing personal data", err) : TDK_OK;
+}
+
+int store_pii_put(struct store *st, uint64_t number, const struct pii_rec *p,
+		  tdk_err *err)
+{
+	GBytes *value = rec_pack(PII_FORMAT, rec_dict(pii_fields, REC_FIELDS(pii_fields), p));
+	int rc = pii_write(st, number, value, err);
+
+	g_bytes_unref(value);
+	return rc;
+}
+
+int store_pii_delete(struct store *st, uint64_t number, tdk_err *err)
+{
+	return pii_write(st, number, NULL, err);
+}
+
+int store_pii_get(struct store *st, uint64_t number, struct pii_rec **out,
+		  tdk_err *err)
+{
+	MDB_txn *txn;
+	uint8_t key[8];
+	MDB_val k = { 8, key }, v;
+	GVariant *dict = NULL;
+	int rc;
+
+	if (st->pii_env == NULL)
+		return tdk_err_set(err, TDK_ENOENT, "no personal data for case %"
+				   G_GUINT64_FORMAT, number);
+	put_be64(key, number);
+	rc = mdb_txn_begin(st->pii_env, NULL, MDB_RDONLY, &txn);
+	if (rc != 0)
+		return fail(st, rc, "reading personal data", err);
+	rc = mdb_get(txn, st->pii_dbi, &k, &v);
+	if (rc == 0)
+		rc = rec_unpack(v.mv_data, v.mv_size, PII_FORMAT, NULL, &dict, err);
+	else
+		rc = rc == MDB_NOTFOUND
+			     ? tdk_err_set(err, TDK_ENOENT, "no personal data for case %"
+					   G_GUINT64_FORMAT, number)
+			     : fail(st, rc, "reading personal data", err);
+	mdb_txn_abort(txn);
+	if (rc != TDK_OK)
+		return rc;
+	*out = g_new0(struct pii_rec, 1);
+	if (!rec_read(dict, pii_fields, REC_FIELDS(pii_fields), *out)) {
+		pii_rec_free(*out);
+		*out = NULL;
+		rc = tdk_err_set(err, TDK_ECORRUPT, "personal data of case %"
+				 G_GUINT64_FORMAT " does not decode", number);
+	}
+	g_variant_unref(dict);
+	return rc;
+}

@@ -1,0 +1,158 @@
+/*
+ * store.h - the case store: one LMDB environment, owned by the processor.
+ *
+ * Owns: the on-disk layout of the case store and every read and write of
+ * it, in explicit transactions. Named databases (format version 1):
+ *   cases      case number (8 bytes BE) -> case record (case.h)
+ *   events     case number + sequence (8 + 4 bytes BE) -> event record
+ *   timers     due (8) + case (8) + clock (1), BE -> clock parameters;
+ *              the index that makes a tick O(due): it is kept in step with
+ *              the case records by store_case_put() alone
+ *   msgids     Message-ID the desk sent (or received a report as) -> case
+ *   consumed   spool entry id (8 BE) -> case + time: exactly-once intake
+ *   outbox     notice intent id (8 BE) -> notice intent (outbox.h)
+ *   attention  staff notice id (8 BE) -> staff notice (outbox.h)
+ *   quarantine "db/" + key -> the raw bytes of a record that did not decode
+ *   meta       "format", "next_case", "next_outbox", "next_attention",
+ *              "calendar" (the fingerprint the timers were computed with)
+ * Discoverer personal data lives apart, in a second environment in the
+ * subdirectory "pii", so that it can be destroyed and compacted away.
+ *
+ * Errors: TDK_EFULL for MDB_MAP_FULL and a full disk (the transaction is
+ * then dead: abort it, keep the work, retry later), TDK_ECORRUPT for a
+ * record that does not decode (quarantine it), TDK_ENOENT, TDK_EIO.
+ * A store_txn is used by one thread; store_commit/store_abort free it.
+ */
+#ifndef TODOKE_STORE_H
+#define TODOKE_STORE_H
+
+#include <glib.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "calendar.h"
+#include "case.h"
+#include "outbox.h"
+#include "status.h"
+
+struct store;
+struct store_txn;
+
+enum store_open_flags { STORE_READONLY = 1 << 0 };
+
+/* Opens (creating unless STORE_READONLY: directories 0700, files 0600)
+ * the store in dir. map_size 0 keeps LMDB's default or the file's size. */
+int store_open(const char *dir, size_t map_size, unsigned flags,
+	       struct store **out, tdk_err *err);
+void store_close(struct store *st); /* NULL is fine */
+const char *store_dir(const struct store *st);
+
+int store_begin(struct store *st, bool write, struct store_txn **out,
+		tdk_err *err);
+/* Durable on return (fsync). Frees txn in every case. */
+int store_commit(struct store_txn *txn, tdk_err *err);
+void store_abort(struct store_txn *txn); /* NULL is fine */
+
+/* ---- cases */
+int store_case_allocate(struct store_txn *txn, uint64_t *number, tdk_err *err);
+int store_case_get(struct store_txn *txn, uint64_t number,
+		   struct case_rec **out, tdk_err *err);
+/* Writes c and brings the timer index in step with its clocks: an active
+ * clock of a case that is not paused is armed at its due time (computed
+ * with cal), anything else is disarmed. Updates c->clocks[].armed_due. */
+int store_case_put(struct store_txn *txn, struct case_rec *c,
+		   const struct cal *cal, tdk_err *err);
+/* Calls fn for every case after number `after` in order until fn returns
+ * non-zero (which is returned). A record that does not decode is passed
+ * as NULL with its number. */
+typedef int (*store_case_fn)(uint64_t number, const struct case_rec *c,
+			     void *ctx);
+int store_case_foreach(struct store_txn *txn, uint64_t after, store_case_fn fn,
+		       void *ctx, tdk_err *err);
+int store_case_count(struct store_txn *txn, size_t *count, tdk_err *err);
+/* The next case number that store_case_allocate would give (for checks). */
+int store_case_next(struct store_txn *txn, uint64_t *next, tdk_err *err);
+
+/* ---- events (append-only) */
+/* Appends e as event number c->n_events and increments it. */
+int store_event_append(struct store_txn *txn, struct case_rec *c,
+		       const struct case_event *e, tdk_err *err);
+typedef int (*store_event_fn)(int seq, const struct case_event *e, void *ctx);
+int store_event_foreach(struct store_txn *txn, uint64_t number,
+			store_event_fn fn, void *ctx, tdk_err *err);
+
+/* ---- timers */
+struct store_timer {
+	int64_t due;
+	uint64_t number;
+	int clock;
+};
+/* Up to max timers due at or before now, earliest first. */
+int store_timers_due(struct store_txn *txn, int64_t now, size_t max,
+		     struct store_timer *out, size_t *n, tdk_err *err);
+/* The earliest armed timer: TDK_ENOENT when there is none. */
+int store_timer_first(struct store_txn *txn, struct store_timer *out,
+		      tdk_err *err);
+int store_timer_count(struct store_txn *txn, size_t *count, tdk_err *err);
+/* Recomputes every armed timer's due time with cal; moves those that
+ * changed (and the armed_due of their case). *changed may be NULL. */
+int store_timers_recompute(struct store_txn *txn, const struct cal *cal,
+			   size_t *checked, size_t *changed, tdk_err *err);
+
+/* ---- Message-IDs (without angle brackets) */
+int store_msgid_put(struct store_txn *txn, const char *msgid, uint64_t number,
+		    tdk_err *err);
+int store_msgid_get(struct store_txn *txn, const char *msgid, uint64_t *number,
+		    tdk_err *err);
+
+/* ---- consumed spool entries */
+int store_consumed_get(struct store_txn *txn, uint64_t spool_id,
+		       uint64_t *number, tdk_err *err);
+int store_consumed_put(struct store_txn *txn, uint64_t spool_id,
+		       uint64_t number, int64_t when, tdk_err *err);
+
+/* ---- outbox and staff attention (items in outbox.h) */
+/* Assigns item->id when it is 0. */
+int store_outbox_put(struct store_txn *txn, struct outbox_item *item,
+		     tdk_err *err);
+int store_outbox_get(struct store_txn *txn, uint64_t id,
+		     struct outbox_item **out, tdk_err *err);
+typedef int (*store_outbox_fn)(const struct outbox_item *item, void *ctx);
+int store_outbox_foreach(struct store_txn *txn, store_outbox_fn fn, void *ctx,
+			 tdk_err *err);
+int store_attention_put(struct store_txn *txn, struct attention_item *item,
+			tdk_err *err);
+typedef int (*store_attention_fn)(const struct attention_item *item, void *ctx);
+int store_attention_foreach(struct store_txn *txn, store_attention_fn fn,
+			    void *ctx, tdk_err *err);
+
+/* ---- meta text values */
+int store_meta_get(struct store_txn *txn, const char *key, char **value,
+		   tdk_err *err);
+int store_meta_put(struct store_txn *txn, const char *key, const char *value,
+		   tdk_err *err);
+
+/* ---- quarantine: moves the raw record of db/key there */
+int store_quarantine_case(struct store_txn *txn, uint64_t number, tdk_err *err);
+int store_quarantine_count(struct store_txn *txn, size_t *count, tdk_err *err);
+
+/* ---- discoverer personal data (its own environment, own commits) */
+struct pii_rec {
+	char *address;
+	char *name;
+	char *postal;
+	char *phone;
+	GBytes *report;     /* the report mail as received */
+	GBytes *decrypted;  /* its decrypted form, or NULL */
+	int64_t stored;
+};
+void pii_rec_free(struct pii_rec *p);
+/* Durable on return. Replaces what was there. */
+int store_pii_put(struct store *st, uint64_t number, const struct pii_rec *p,
+		  tdk_err *err);
+int store_pii_get(struct store *st, uint64_t number, struct pii_rec **out,
+		  tdk_err *err);
+int store_pii_delete(struct store *st, uint64_t number, tdk_err *err);
+
+#endif
