@@ -1,0 +1,92 @@
+#!/bin/sh
+# processor.t - the daemon around the state machine: an entry applied
+# once even when the spool comes back after a crash between the store
+# commit and the spool delete; a full store keeps the entry and a later
+# run applies it; a changed business calendar moves pending deadlines at
+# start; HUP reloads and TERM stops cleanly; bad --now is refused.
+. "$TOP_SRCDIR/tests/integration/tap.sh"
+. "$TOP_SRCDIR/tests/lib/scenario.sh"
+scenario_setup
+
+report() { # name [size-of-padding]
+	{
+		echo "XSS at https://www.example.jp/"
+		[ -n "${2:-}" ] && head -c "$2" /dev/zero | tr '\0' 'x' | fold -w 76
+	} | mail_to "$1" vuln-info@localhost 'Taro <taro@discoverer.example>' 'report'
+	feed "$1" vuln-info@localhost taro@discoverer.example
+}
+
+# ---- exactly once across a lost spool delete
+report r1
+cp -a "$state/spool" "$tap_tmp/spool.before"
+run_at 2027-03-01T10:00:00+09:00
+tap_is "the report made case 1" "$(case_field IPA#00000001 .state_name)" received
+events=$(case_field IPA#00000001 .n_events)
+rm -rf "$state/spool" && cp -a "$tap_tmp/spool.before" "$state/spool"
+run_at 2027-03-01T10:05:00+09:00
+tap_like "the returned entry is recognised as consumed" "$(cat "$tap_tmp/run.out")" 'skipped 1'
+tap_is "it is not applied twice" "$(case_field IPA#00000001 .n_events)" "$events"
+ctl cases
+tap_is "and no second case appears" "$(printf '%s\n' "$out" | wc -l)" 1
+ctl spool
+tap_is "the spool is empty again" "$out" ""
+
+# ---- a full store keeps the entry
+report big 2000000
+# shellcheck disable=SC2086
+"$processor" $opts -o processor.store_map_size=1048576 -f --once \
+	--now 2027-03-02T10:00:00+09:00 >"$tap_tmp/full.out" 2>&1
+tap_is "a store too small for the mail: the run fails" "$?" 1
+tap_like "and says the store is full" "$(cat "$tap_tmp/full.out")" 'full'
+ctl spool
+tap_like "the entry is still in the spool" "$out" 'report'
+run_at 2027-03-02T10:10:00+09:00
+tap_is "with room again, it is applied" "$(case_field IPA#00000002 .state_name)" received
+ctl spool
+tap_is "and leaves the spool" "$out" ""
+
+# ---- a calendar change moves pending deadlines
+cp -r "$TOP_SRCDIR/rules" "$tap_tmp/rules"
+opts="$opts -o paths.rules_dir=$tap_tmp/rules"
+tap_ok "stage 2 for case 1" do_at 2027-03-03T10:00:00+09:00 \
+	"accept IPA#00000001 web" "party IPA#00000001 operator sec@example.jp" \
+	"send IPA#00000001 stage2"
+tap_is "20 business days from 2027-03-03" "$(due IPA#00000001 investigation)" 2027-04-01
+sed -i 's/^  closure_dates = ( );/  closure_dates = ( { date = "2027-03-10"; name_ja = "臨時休業"; name_en = "Office closed"; } );/' \
+	"$tap_tmp/rules/partnership.conf"
+run_at 2027-03-04T10:00:00+09:00
+tap_like "the processor notices the new calendar at start" "$(cat "$tap_tmp/run.out")" \
+	'calendar changed: [0-9]+ pending deadlines checked, [1-9][0-9]* moved'
+tap_is "the deadline moved by the closed day" "$(due IPA#00000001 investigation)" 2027-04-02
+tap_is "a 3-month deadline does not move" "$(due IPA#00000001 fix)" 2027-06-03
+
+# ---- HUP and TERM
+# shellcheck disable=SC2086
+"$processor" $opts -f -o processor.poll_interval_ms=50 >"$tap_tmp/daemon.out" 2>&1 &
+pid=$!
+report r3
+for _i in $(seq 1 100); do
+	[ "$(case_field IPA#00000003 .state_name 2>/dev/null)" = received ] && break
+	sleep 0.1
+done
+tap_is "the running daemon applies new mail" "$(case_field IPA#00000003 .state_name)" received
+kill -HUP $pid
+for _i in $(seq 1 50); do
+	grep -q reloaded "$tap_tmp/daemon.out" && break
+	sleep 0.1
+done
+tap_like "HUP reloads the configuration and rules" "$(cat "$tap_tmp/daemon.out")" 'reloaded'
+kill -TERM $pid
+for _i in $(seq 1 50); do
+	kill -0 $pid 2>/dev/null || break
+	sleep 0.1
+done
+wait $pid
+tap_is "TERM stops it with status 0" "$?" 0
+tap_like "saying so" "$(tail -1 "$tap_tmp/daemon.out")" 'stopped'
+
+# shellcheck disable=SC2086
+tap_run "$processor" $opts --once --now 2027-13-01
+tap_is "a bad --now is a usage error" "$rc" 2
+tap_like "naming it" "$err" '\-\-now'
+tap_done
