@@ -286,9 +286,10 @@ int case_decode(const void *data, size_t len, uint64_t number,
 	bool ok;
 	int rc;
 
-	rc = rec_unpack(data, len, CASE_FORMAT, NULL, &dict, err);
+	rc = rec_unpack(data, len, CASE_FORMAT, NULL, &dict, NULL);
 	if (rc != TDK_OK)
-		return rc;
+		return tdk_err_set(err, rc, "case record %" G_GUINT64_FORMAT
+				   " does not decode (%zu bytes)", number, len);
 	c = case_new(number);
 	c->contact_party = 0; /* stored + 1: absent means none */
 	ok = rec_read(dict, case_fields, REC_FIELDS(case_fields), c);

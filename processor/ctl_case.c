@@ -538,7 +538,7 @@ static int list_items(const struct ctl_env *env, int argc, char **argv,
 		if (b != NULL)
 			json_builder_begin_array(b);
 		rc = outbox ? store_outbox_foreach(txn, outbox_one, &x, &err)
-			    : store_attention_foreach(txn, attention_one, &x, &err);
+			    : store_attention_foreach(txn, 0, attention_one, &x, &err);
 		store_abort(txn);
 		if (b != NULL) {
 			json_builder_end_array(b);

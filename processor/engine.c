@@ -124,9 +124,26 @@ static bool storage_trouble(int rc)
 	return rc == TDK_EFULL || rc == TDK_EIO || rc == TDK_ENOMEM;
 }
 
+static int quarantine_case(struct engine *eng, uint64_t number, tdk_err *err)
+{
+	struct store_txn *txn;
+	int rc = store_begin(eng->store, true, &txn, err);
+
+	if (rc == TDK_OK)
+		rc = store_quarantine_case(txn, number, err);
+	if (rc == TDK_OK)
+		rc = store_commit(txn, err);
+	else
+		store_abort(txn);
+	if (rc == TDK_OK)
+		msg_error("case %" G_GUINT64_FORMAT " does not decode: its record is "
+			  "quarantined in the store; the mail is applied as for an unknown case", number);
+	return rc;
+}
+
 /* One entry in one transaction. */
 static int apply_one(struct engine *eng, uint64_t id, int64_t now,
-		     struct engine_stats *stats, tdk_err *err)
+		     struct engine_stats *stats, bool retried, tdk_err *err)
 {
 	struct spool_entry *e = NULL;
 	struct store_txn *txn = NULL;
@@ -165,6 +182,14 @@ static int apply_one(struct engine *eng, uint64_t id, int64_t now,
 	flow_for(eng, &f, txn, now, "mail", err);
 	rc = flow_apply_entry(&f, e);
 	number = f.case_number;
+	if (rc == TDK_ECORRUPT && number != 0 && !retried) {
+		/* The case record is damaged: set it aside where staff can
+		 * see it, then apply the mail again (as for an unknown case). */
+		store_abort(txn);
+		rc = quarantine_case(eng, number, err);
+		spool_entry_free(e);
+		return rc == TDK_OK ? apply_one(eng, id, now, stats, true, err) : rc;
+	}
 	if (rc == TDK_OK)
 		rc = store_consumed_put(txn, id, number, now, err);
 	if (rc != TDK_OK) {
@@ -201,7 +226,7 @@ int engine_drain(struct engine *eng, int64_t now, size_t max,
 	int rc = spool_list(eng->spool, 0, max, ids, &n, err);
 
 	for (size_t i = 0; rc == TDK_OK && i < n; i++) {
-		rc = apply_one(eng, ids[i], now, stats, err);
+		rc = apply_one(eng, ids[i], now, stats, false, err);
 		if (rc != TDK_OK && !storage_trouble(rc)) {
 			/* Not the storage: this entry cannot be applied. Keep
 			 * it out of the way, visible to staff, and go on. */

@@ -37,13 +37,8 @@ int flow_load(struct flow *f, uint64_t number, struct case_rec **out)
 	if (rc == TDK_ECORRUPT) {
 		g_autofree char *text = flow_case_text(f, number);
 
-		msg_error("%s: the case record does not decode; it is quarantined",
-			  text);
-		/* The quarantine is kept even if the caller aborts later:
-		 * it is reported, and the entry is retried. */
 		tdk_err_set(f->err, TDK_ECORRUPT,
-			    "%s: the case record does not decode (quarantine it "
-			    "with todokectl check --repair)", text);
+			    "%s: the case record does not decode", text);
 	}
 	return rc;
 }

@@ -532,13 +532,13 @@ int flow_apply_entry(struct flow *f, const struct spool_entry *e)
 		sender_clear(&s);
 		return rc;
 	}
+	f->case_number = number;
 	if (rc == TDK_OK)
 		rc = flow_load(f, number, &c);
 	if (rc != TDK_OK) {
 		sender_clear(&s);
 		return rc;
 	}
-	f->case_number = number;
 	if (e->classification == SPOOL_AUTO_REPLY) {
 		f->what = "auto-reply";
 		rc = flow_event(f, c, "auto-reply", e->id, e->message_id,

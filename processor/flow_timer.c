@@ -114,17 +114,56 @@ int flow_fire(struct flow *f, const struct store_timer *tm)
 
 /* ------------------------------------------------------------- digest */
 
+struct digest_news {
+	struct flow *f;
+	GString *text;
+	uint64_t last_id;
+	size_t count;
+};
+
+static int digest_news_one(const struct attention_item *a, void *ctx)
+{
+	struct digest_news *d = ctx;
+	g_autofree char *ct = a->case_number != 0 ? flow_case_text(d->f, a->case_number)
+						  : g_strdup("-");
+
+	d->last_id = a->id;
+	if (a->created > d->f->now)
+		return 0;
+	d->count++;
+	g_string_append_printf(d->text, "%s %s: %s\n", ct, a->kind,
+			       a->text != NULL ? a->text : "");
+	return 0;
+}
+
+/* What staff were told since the last digest (after the id kept in meta). */
+static int digest_news(struct flow *f, GString *text, size_t *count,
+		       uint64_t *last_id)
+{
+	g_autofree char *kept = NULL;
+	struct digest_news d = { .f = f, .text = text };
+	guint64 after = 0;
+	int rc;
+
+	if (store_meta_get(f->txn, "digest_attention", &kept, NULL) == TDK_OK)
+		g_ascii_string_to_unsigned(kept, 10, 0, G_MAXUINT64, &after, NULL);
+	d.last_id = after;
+	rc = store_attention_foreach(f->txn, after, digest_news_one, &d, f->err);
+	*count = d.count;
+	*last_id = d.last_id;
+	return rc;
+}
+
 int flow_digest(struct flow *f, bool *made)
 {
-	civil_day today;
+	civil_day today, next;
 	int64_t start_of_day, digest_at, horizon;
 	char day_text[16];
-	g_autofree char *last = NULL;
+	g_autofree char *last = NULL, *last_id_text = NULL;
 	struct store_timer *timers;
-	size_t n = 0, overdue = 0;
-	civil_day next;
-	size_t upcoming = 0;
-	GString *text;
+	size_t n = 0, overdue = 0, upcoming = 0, news = 0;
+	uint64_t last_id = 0;
+	GString *text, *due;
 	int rc;
 
 	*made = false;
@@ -146,7 +185,7 @@ int flow_digest(struct flow *f, bool *made)
 		return TDK_OK;
 	timers = g_new(struct store_timer, 10000);
 	rc = store_timers_due(f->txn, horizon, 10000, timers, &n, f->err);
-	text = g_string_new(NULL);
+	due = g_string_new(NULL);
 	for (size_t i = 0; rc == TDK_OK && i < n; i++) {
 		g_autofree char *ct = flow_case_text(f, timers[i].number);
 		char when[CAL_INSTANT_LEN] = "";
@@ -158,12 +197,15 @@ int flow_digest(struct flow *f, bool *made)
 			overdue++;
 		else
 			upcoming++;
-		g_string_append_printf(text, "%s %s %s %s\n", ct,
+		g_string_append_printf(due, "%s %s %s %s\n", ct,
 				       case_clock_name(timers[i].clock),
 				       timers[i].due <= f->now ? "overdue since" : "due",
 				       when);
 	}
 	g_free(timers);
+	text = g_string_new(NULL);
+	if (rc == TDK_OK)
+		rc = digest_news(f, text, &news, &last_id);
 	if (rc == TDK_OK) {
 		struct outbox_item o = { 0 };
 
@@ -173,15 +215,21 @@ int flow_digest(struct flow *f, bool *made)
 		o.to = f->config->control_address;
 		o.lang = "ja";
 		o.state = OUTBOX_QUEUED;
-		o.detail = g_strdup_printf("%s: %zu overdue, %zu due by the next business day\n%s",
-					   day_text, overdue, upcoming, text->str);
+		o.detail = g_strdup_printf("%s: %zu overdue, %zu due by the next business "
+					   "day, %zu staff notices since the last digest\n"
+					   "%s%s",
+					   day_text, overdue, upcoming, news, due->str, text->str);
 		o.created = o.updated = f->now;
 		rc = store_outbox_put(f->txn, &o, f->err);
 		g_free(o.detail);
 	}
 	g_string_free(text, TRUE);
+	g_string_free(due, TRUE);
+	last_id_text = g_strdup_printf("%" G_GUINT64_FORMAT, last_id);
 	if (rc == TDK_OK)
 		rc = store_meta_put(f->txn, "last_digest", day_text, f->err);
+	if (rc == TDK_OK)
+		rc = store_meta_put(f->txn, "digest_attention", last_id_text, f->err);
 	if (rc == TDK_OK)
 		*made = true;
 	return rc;

@@ -854,17 +854,20 @@ typedef int (*decode_fn)(const void *, size_t, uint64_t, void **, tdk_err *);
 typedef int (*item_fn)(const void *item, void *ctx);
 typedef void (*free_fn)(void *);
 
-static int foreach_id(struct store_txn *t, int db, decode_fn decode, item_fn fn,
-		      free_fn release, void *ctx, tdk_err *err)
+static int foreach_id(struct store_txn *t, int db, uint64_t after,
+		      decode_fn decode, item_fn fn, free_fn release, void *ctx,
+		      tdk_err *err)
 {
 	MDB_cursor *cur;
-	MDB_val k, v;
+	uint8_t start[8];
+	MDB_val k = { 8, start }, v;
 	int rc, result = 0;
 
+	put_be64(start, after + 1);
 	rc = mdb_cursor_open(t->txn, t->st->dbi[db], &cur);
 	if (rc != 0)
 		return fail(t->st, rc, "listing", err);
-	for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0 && result == 0;
+	for (rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE); rc == 0 && result == 0;
 	     rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
 		void *item;
 
@@ -883,7 +886,7 @@ static int foreach_id(struct store_txn *t, int db, decode_fn decode, item_fn fn,
 int store_outbox_foreach(struct store_txn *t, store_outbox_fn fn, void *ctx,
 			 tdk_err *err)
 {
-	return foreach_id(t, DB_OUTBOX, (decode_fn)outbox_item_decode, (item_fn)fn,
+	return foreach_id(t, DB_OUTBOX, 0, (decode_fn)outbox_item_decode, (item_fn)fn,
 			  (free_fn)outbox_item_free, ctx, err);
 }
 
@@ -905,10 +908,10 @@ int store_attention_put(struct store_txn *t, struct attention_item *a,
 	return rc;
 }
 
-int store_attention_foreach(struct store_txn *t, store_attention_fn fn,
-			    void *ctx, tdk_err *err)
+int store_attention_foreach(struct store_txn *t, uint64_t after,
+			    store_attention_fn fn, void *ctx, tdk_err *err)
 {
-	return foreach_id(t, DB_ATTENTION, (decode_fn)attention_item_decode,
+	return foreach_id(t, DB_ATTENTION, after, (decode_fn)attention_item_decode,
 			  (item_fn)fn, (free_fn)attention_item_free, ctx, err);
 }
 

@@ -124,8 +124,9 @@ int store_outbox_foreach(struct store_txn *txn, store_outbox_fn fn, void *ctx,
 int store_attention_put(struct store_txn *txn, struct attention_item *item,
 			tdk_err *err);
 typedef int (*store_attention_fn)(const struct attention_item *item, void *ctx);
-int store_attention_foreach(struct store_txn *txn, store_attention_fn fn,
-			    void *ctx, tdk_err *err);
+/* Items with an id greater than after, in order. */
+int store_attention_foreach(struct store_txn *txn, uint64_t after,
+			    store_attention_fn fn, void *ctx, tdk_err *err);
 
 /* ---- meta text values */
 int store_meta_get(struct store_txn *txn, const char *key, char **value,

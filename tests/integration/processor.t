@@ -3,7 +3,8 @@
 # once even when the spool comes back after a crash between the store
 # commit and the spool delete; a full store keeps the entry and a later
 # run applies it; a changed business calendar moves pending deadlines at
-# start; HUP reloads and TERM stops cleanly; bad --now is refused.
+# start; a damaged case record is quarantined without stopping anything;
+# HUP reloads and TERM stops cleanly; bad --now is refused.
 . "$TOP_SRCDIR/tests/integration/tap.sh"
 . "$TOP_SRCDIR/tests/lib/scenario.sh"
 scenario_setup
@@ -60,16 +61,40 @@ tap_like "the processor notices the new calendar at start" "$(cat "$tap_tmp/run.
 tap_is "the deadline moved by the closed day" "$(due IPA#00000001 investigation)" 2027-04-02
 tap_is "a 3-month deadline does not move" "$(due IPA#00000001 fix)" 2027-06-03
 
+# ---- a damaged case record is set aside, the mail still applied
+if command -v mdb_dump >/dev/null && command -v mdb_load >/dev/null; then
+	mdb_dump -s cases "$state/store" |
+		awk 'prev == " 0000000000000002" { print " 01ffff"; prev = ""; next }
+		     { print; prev = $0 }' >"$tap_tmp/cases.dump"
+	mdb_load -s cases -f "$tap_tmp/cases.dump" "$state/store" 2>/dev/null
+	ctl case IPA#00000002
+	tap_like "todokectl reports the damaged record" "$err" 'does not decode'
+	mail_to damaged vuln-contact@localhost 'x@example.jp' 'Re: [IPA#00000002] more' <<'EOF2'
+More details.
+EOF2
+	feed damaged vuln-contact@localhost x@example.jp
+	run_at 2027-03-04T11:00:00+09:00
+	tap_like "the processor quarantines the record" "$(cat "$tap_tmp/run.out")" \
+		'case 2 does not decode: its record is quarantined'
+	tap_is "and applies the mail as for an unknown case" \
+		"$(case_field IPA#00000003 .state_name)" received
+	tap_is "staff are told" "$(attention IPA#00000003 unknown-case)" 1
+	tap_is "the daemon is still fine: case 1 reads" "$(case_field IPA#00000001 .state_name)" detail-sent
+else
+	echo "Bail out! mdb_dump and mdb_load (lmdb-utils) are missing"
+	exit 1
+fi
+
 # ---- HUP and TERM
 # shellcheck disable=SC2086
 "$processor" $opts -f -o processor.poll_interval_ms=50 >"$tap_tmp/daemon.out" 2>&1 &
 pid=$!
 report r3
 for _i in $(seq 1 100); do
-	[ "$(case_field IPA#00000003 .state_name 2>/dev/null)" = received ] && break
+	[ "$(case_field IPA#00000004 .state_name 2>/dev/null)" = received ] && break
 	sleep 0.1
 done
-tap_is "the running daemon applies new mail" "$(case_field IPA#00000003 .state_name)" received
+tap_is "the running daemon applies new mail" "$(case_field IPA#00000004 .state_name)" received
 kill -HUP $pid
 for _i in $(seq 1 50); do
 	grep -q reloaded "$tap_tmp/daemon.out" && break
