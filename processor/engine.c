@@ -356,6 +356,11 @@ int engine_commands(struct engine *eng, int64_t now, const char *actor,
 	flow_for(eng, &f, txn, now, actor, err);
 	for (size_t i = 0; rc == TDK_OK && i < n; i++)
 		rc = flow_apply_command(&f, cmds[i]);
+	/* Every command passed: the personal data first (a crash before the
+	 * commit leaves only an unreferenced update), then the cases. */
+	if (rc == TDK_OK)
+		rc = flow_pii_flush(&f);
+	flow_clear(&f);
 	if (rc != TDK_OK) {
 		store_abort(txn);
 		return rc;

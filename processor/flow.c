@@ -24,6 +24,67 @@ void flow_init(struct flow *f, struct store *store,
 	f->actor = "processor";
 }
 
+static void pii_free_cb(gpointer p)
+{
+	pii_rec_free(p);
+}
+
+static struct pii_rec *pii_copy(const struct pii_rec *p)
+{
+	struct pii_rec *c = g_new0(struct pii_rec, 1);
+
+	c->address = g_strdup(p->address);
+	c->name = g_strdup(p->name);
+	c->postal = g_strdup(p->postal);
+	c->phone = g_strdup(p->phone);
+	c->report = p->report != NULL ? g_bytes_ref(p->report) : NULL;
+	c->decrypted = p->decrypted != NULL ? g_bytes_ref(p->decrypted) : NULL;
+	c->stored = p->stored;
+	return c;
+}
+
+int flow_pii_pending_get(struct flow *f, uint64_t number, struct pii_rec **copy)
+{
+	const struct pii_rec *p = f->pii_pending != NULL
+		? g_hash_table_lookup(f->pii_pending, &number) : NULL;
+
+	if (p != NULL) {
+		*copy = pii_copy(p);
+		return TDK_OK;
+	}
+	return store_pii_get(f->store, number, copy, NULL);
+}
+
+void flow_pii_pending_set(struct flow *f, uint64_t number, struct pii_rec *pii)
+{
+	if (f->pii_pending == NULL)
+		f->pii_pending = g_hash_table_new_full(g_int64_hash, g_int64_equal,
+						       g_free, pii_free_cb);
+	g_hash_table_replace(f->pii_pending, g_memdup2(&number, sizeof number), pii);
+}
+
+int flow_pii_flush(struct flow *f)
+{
+	GHashTableIter it;
+	gpointer key, value;
+	int rc = TDK_OK;
+
+	if (f->pii_pending == NULL)
+		return TDK_OK;
+	g_hash_table_iter_init(&it, f->pii_pending);
+	while (rc == TDK_OK && g_hash_table_iter_next(&it, &key, &value))
+		rc = store_pii_put(f->store, *(const uint64_t *)key, value, f->err);
+	flow_clear(f);
+	return rc;
+}
+
+void flow_clear(struct flow *f)
+{
+	if (f->pii_pending != NULL)
+		g_hash_table_destroy(f->pii_pending);
+	f->pii_pending = NULL;
+}
+
 char *flow_case_text(const struct flow *f, uint64_t number)
 {
 	return g_strdup_printf("%s%0*" G_GUINT64_FORMAT, f->format.prefix,

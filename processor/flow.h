@@ -16,6 +16,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include <glib.h>
+
 #include "calendar.h"
 #include "casenum.h"
 #include "command.h"
@@ -35,6 +37,8 @@ struct flow {
 	int64_t now;
 	const char *actor;           /* who acts: "mail", "timer", "staff:FPR" */
 	tdk_err *err;
+	/* personal data to write before the commit: number -> struct pii_rec */
+	GHashTable *pii_pending;
 	/* results of the last call, for logs */
 	uint64_t case_number;
 	const char *what;            /* a static word: "new case", "reply", ... */
@@ -43,6 +47,10 @@ struct flow {
 /* Fills the fields that come from the configuration. */
 void flow_init(struct flow *f, struct store *store, const struct tdk_config *config,
 	       const struct rules *rules, const struct cal *cal);
+/* Writes the personal data the calls left pending (durably), then
+ * forgets it; flow_clear() forgets it without writing. */
+int flow_pii_flush(struct flow *f);
+void flow_clear(struct flow *f);
 
 /* The canonical text of a case number ("IPA#00000012"), g_free it. */
 char *flow_case_text(const struct flow *f, uint64_t number);

@@ -93,25 +93,29 @@ static int cmd_reject(struct flow *f, struct case_rec *c, const struct command *
 
 /* ------------------------------------------------------------ parties */
 
+/* The discoverer's new personal data, written by the caller just before
+ * the commit of the commands (flow.pii_pending): a later command that
+ * fails leaves it unwritten. */
 static int discoverer_pii(struct flow *f, struct case_rec *c,
 			  const struct command *cmd)
 {
-	struct pii_rec *old = NULL, pii = { 0 };
-	int rc = store_pii_get(f->store, c->number, &old, NULL);
+	struct pii_rec *old = NULL, *pii;
+	int rc = flow_pii_pending_get(f, c->number, &old);
 
 	if (rc != TDK_OK && c->pii_destroyed != 0)
 		return FAIL(f, TDK_ESTATE, cmd,
 			    "the discoverer's personal data was destroyed");
-	pii.address = cmd->address != NULL ? cmd->address : (old ? old->address : NULL);
-	pii.name = cmd->name != NULL ? cmd->name : (old ? old->name : NULL);
-	pii.postal = cmd->postal != NULL ? cmd->postal : (old ? old->postal : NULL);
-	pii.phone = old != NULL ? old->phone : NULL;
-	pii.report = old != NULL ? old->report : NULL;
-	pii.decrypted = old != NULL ? old->decrypted : NULL;
-	pii.stored = old != NULL ? old->stored : f->now;
-	rc = store_pii_put(f->store, c->number, &pii, f->err);
+	pii = g_new0(struct pii_rec, 1);
+	pii->address = g_strdup(cmd->address != NULL ? cmd->address : (old ? old->address : NULL));
+	pii->name = g_strdup(cmd->name != NULL ? cmd->name : (old ? old->name : NULL));
+	pii->postal = g_strdup(cmd->postal != NULL ? cmd->postal : (old ? old->postal : NULL));
+	pii->phone = g_strdup(old != NULL ? old->phone : NULL);
+	pii->report = old != NULL && old->report != NULL ? g_bytes_ref(old->report) : NULL;
+	pii->decrypted = old != NULL && old->decrypted != NULL ? g_bytes_ref(old->decrypted) : NULL;
+	pii->stored = old != NULL ? old->stored : f->now;
 	pii_rec_free(old);
-	return rc;
+	flow_pii_pending_set(f, c->number, pii);
+	return TDK_OK;
 }
 
 static void set_str(char **field, const char *value)

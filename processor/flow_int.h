@@ -30,6 +30,10 @@ int flow_notice_role(struct flow *f, struct case_rec *c, const char *notice,
 int flow_attention(struct flow *f, struct case_rec *c, const char *kind,
 		   const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 
+/* Personal data changed by commands, read back before it is written. */
+int flow_pii_pending_get(struct flow *f, uint64_t number, struct pii_rec **copy);
+void flow_pii_pending_set(struct flow *f, uint64_t number, struct pii_rec *pii);
+
 /* State changes shared by mail, commands and timers. */
 void flow_set_state(struct case_rec *c, int state);
 void flow_stop_clock(struct case_rec *c, int clock);

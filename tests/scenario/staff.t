@@ -30,7 +30,15 @@ refused "a command in the wrong state says which state is needed" \
 refused "a bad period is refused with the parser's reason" "bad period '3x'" \
 	"accept $A web" "extend $A fix 3x reason \"x\""
 refused "an unknown reason code lists the known ones" "unknown reason code 'zz'" "reject $A zz"
+refused "a discoverer update followed by a bad command" "unknown case" \
+	"party $A discoverer new@discoverer.example name \"Jiro\"" "note IPA#88 x"
 tap_is "after all those refusals case 1 is unchanged" "$(case_field $A .state_name)" received
+ctl case $A --pii
+tap_like "and the discoverer's personal data too" "$out" 'taro@discoverer'
+tap_ok "the same update alone is applied" do_at 2027-03-05T10:00:00+09:00 \
+	"party $A discoverer new@discoverer.example name \"Jiro\""
+ctl case $A --pii
+tap_like "to the personal data store" "$out" 'new@discoverer.example'
 
 tap_ok "reject case 2 with reason (ウ)" do_at 2027-03-05T10:00:00+09:00 \
 	"reject $B c \"outside the guideline\""
