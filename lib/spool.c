@@ -17,6 +17,7 @@
  * process has no transaction open.
  */
 #include "spool.h"
+#include "bigendian.h"
 #include "log.h"
 
 #include <errno.h>
@@ -586,23 +587,6 @@ struct spool {
 	bool leading;
 	struct spool_stats stats;
 };
-
-static void put_be64(uint8_t *p, uint64_t v)
-{
-	for (int i = 7; i >= 0; i--) {
-		p[i] = (uint8_t)v;
-		v >>= 8;
-	}
-}
-
-static uint64_t get_be64(const uint8_t *p)
-{
-	uint64_t v = 0;
-
-	for (int i = 0; i < 8; i++)
-		v = (v << 8) | p[i];
-	return v;
-}
 
 /* Maps an LMDB (or errno) failure to a status and a message. */
 static int mdb_fail(struct spool *sp, int rc, const char *what, tdk_err *err)

@@ -5,6 +5,7 @@
  * LMDB serialises writers across processes. Every commit is synchronous.
  */
 #include "store.h"
+#include "bigendian.h"
 #include "log.h"
 #include "record.h"
 
@@ -44,31 +45,6 @@ struct store_txn {
 };
 
 /* ------------------------------------------------------------ helpers */
-
-static void put_be64(uint8_t *p, uint64_t v)
-{
-	for (int i = 7; i >= 0; i--) {
-		p[i] = (uint8_t)v;
-		v >>= 8;
-	}
-}
-
-static uint64_t get_be64(const uint8_t *p)
-{
-	uint64_t v = 0;
-
-	for (int i = 0; i < 8; i++)
-		v = (v << 8) | p[i];
-	return v;
-}
-
-static void put_be32(uint8_t *p, uint32_t v)
-{
-	for (int i = 3; i >= 0; i--) {
-		p[i] = (uint8_t)v;
-		v >>= 8;
-	}
-}
 
 static int fail(const struct store *st, int rc, const char *what, tdk_err *err)
 {
@@ -607,9 +583,7 @@ int store_event_foreach(struct store_txn *t, uint64_t number, store_event_fn fn,
 			memset(&e, 0, sizeof e);
 			e.type = g_strdup("undecodable");
 		}
-		result = fn((int)(((uint32_t)kp[8] << 24) | ((uint32_t)kp[9] << 16) |
-				  ((uint32_t)kp[10] << 8) | kp[11]),
-			    &e, ctx);
+		result = fn((int)get_be32(kp + 8), &e, ctx);
 		case_event_clear(&e);
 	}
 	mdb_cursor_close(cur);

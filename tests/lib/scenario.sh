@@ -6,6 +6,8 @@
 #   mail_to NAME RCPT FROM SUBJECT [HEADER...]   (body on stdin)
 #                               writes $tap_tmp/NAME.eml
 #   feed NAME RCPT FROM         todoke-milter -t: the mail into the spool
+#   report NAME                 a report from Taro Yamada <taro@discoverer.example>
+#                               to vuln-info@ (body on stdin), fed
 #   run_at ISO                  todoke-processor --once --now ISO
 #   ctl ARGS...                 todokectl with the scenario's options ($out)
 #   do_at ISO COMMAND...        todokectl do --now ISO, each argument a line
@@ -63,6 +65,11 @@ feed() { # name rcpt envelope-from
 		echo "# feed $1 failed: $(cat "$tap_tmp/feed.out" "$tap_tmp/feed.err")"
 		return 1
 	fi
+}
+
+report() { # name
+	mail_to "$1" vuln-info@localhost 'Taro Yamada <taro@discoverer.example>' 'report'
+	feed "$1" vuln-info@localhost taro@discoverer.example
 }
 
 run_at() {

@@ -8,16 +8,8 @@
 . "$TOP_SRCDIR/tests/lib/scenario.sh"
 scenario_setup
 
-report() { # name
-	mail_to "$1" vuln-info@localhost 'Taro Yamada <taro@discoverer.example>' \
-		'report' <<'EOF2'
-A buffer overflow in ExampleRouter 1.0.
-EOF2
-	feed "$1" vuln-info@localhost taro@discoverer.example
-}
-
 # ---- case 1: forwarded, published
-report r1
+echo 'A buffer overflow in ExampleRouter 1.0.' | report r1
 run_at 2027-02-01T10:00:00+09:00
 A=IPA#00000001
 tap_ok "accept as product and forward" do_at 2027-02-02T10:00:00+09:00 \
@@ -61,7 +53,7 @@ tap_is "and the reopen before it is not kept either (all or nothing)" \
 	"$(case_field $A .state_name)" closed
 
 # ---- case 2: a developer contacted by this desk, never answering
-report r2
+echo 'A buffer overflow in ExampleRouter 1.0.' | report r2
 run_at 2027-04-01T10:00:00+09:00
 B=IPA#00000002
 tap_ok "accept, set impact normal and not verifiable, contact the developer" \
@@ -84,7 +76,7 @@ tap_like "the §2.6 table proposes ending the handling (normal x not verifiable)
 	'proposed next step: end'
 tap_is "the discoverer is asked for the developer's contact" "$(notices $B unreachable)" 1
 
-report r3
+echo 'A buffer overflow in ExampleRouter 1.0.' | report r3
 run_at 2027-04-01T10:00:00+09:00
 D=IPA#00000003
 tap_ok "a priority, verifiable case" do_at 2027-04-01T11:00:00+09:00 \
