@@ -391,12 +391,31 @@ static int maybe_new_contact(struct flow *f, struct case_rec *c,
 				   NULL, NULL, f->now);
 }
 
+/* The discoverer, whose address is in the personal data store. */
+static int sender_discoverer(struct flow *f, const struct case_rec *c,
+			     const struct sender *s)
+{
+	struct pii_rec *pii = NULL;
+	int d = case_party_find_role(c, ROLE_DISCOVERER);
+	const char *addr = sender_address(s);
+	bool match;
+
+	if (d < 0 || addr == NULL ||
+	    store_pii_get(f->store, c->number, &pii, NULL) != TDK_OK)
+		return -1;
+	match = pii->address != NULL && g_ascii_strcasecmp(pii->address, addr) == 0;
+	pii_rec_free(pii);
+	return match ? d : -1;
+}
+
 static int correspondence(struct flow *f, struct case_rec *c,
 			  const struct spool_entry *e, const struct sender *s)
 {
 	int party = sender_party(c, e, s);
 	int rc;
 
+	if (party < 0)
+		party = sender_discoverer(f, c, s);
 	if (party < 0)
 		party = maybe_new_contact(f, c, s);
 	if (party < 0) {

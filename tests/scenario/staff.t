@@ -82,4 +82,13 @@ tap_ok "release the hold" do_at 2027-04-12T10:00:00+09:00 "release $B"
 run_at 2027-04-12T10:05:00+09:00
 ctl case $B --pii
 tap_unlike "released: the overdue destruction happens at once" "$out" 'taro@discoverer'
+mail_to followup vuln-info@localhost 'Jiro <new@discoverer.example>' \
+	"Re: [$A] report" <<'EOF2'
+One more detail about my report.
+EOF2
+feed followup vuln-info@localhost new@discoverer.example
+run_at 2027-04-12T11:00:00+09:00
+tap_is "the discoverer's follow-up (from the address staff set) is no stranger's" \
+	"$(case_field $A .n_unverified)" 0
+tap_is "staff are told of it" "$(attention $A correspondence)" 1
 tap_done
