@@ -22,6 +22,7 @@
 #include "command.h"
 #include "ctl.h"
 #include "engine.h"
+#include "flow.h"
 #include "json_print.h"
 
 #define SCRIPT_MAX (1024 * 1024)
@@ -165,7 +166,7 @@ int ctl_do(const struct ctl_env *env, int argc, char **argv)
 struct list_ctx {
 	struct ctl_case_env *ce;
 	int state;          /* 0: any */
-	GHashTable *only;   /* case numbers to list, or NULL */
+	bool overdue;       /* only cases with a deadline passed */
 	JsonBuilder *json;
 	size_t count;
 };
@@ -204,7 +205,7 @@ static int list_one(uint64_t number, const struct case_rec *c, void *ctx)
 		return 0;
 	}
 	if ((l->state != 0 && c->state != l->state) ||
-	    (l->only != NULL && !g_hash_table_contains(l->only, &c->number)))
+	    (l->overdue && !flow_case_overdue(c, l->ce->eng->cal, l->ce->now, NULL)))
 		return 0;
 	l->count++;
 	if (l->json != NULL) {
@@ -220,9 +221,6 @@ static int list_one(uint64_t number, const struct case_rec *c, void *ctx)
 	       when, c->title != NULL ? c->title : (c->url != NULL ? c->url : "-"));
 	return 0;
 }
-
-static guint u64_hash(gconstpointer p) { return g_int64_hash(p); }
-static gboolean u64_equal(gconstpointer a, gconstpointer b) { return g_int64_equal(a, b); }
 
 int ctl_cases(const struct ctl_env *env, int argc, char **argv)
 {
@@ -249,19 +247,8 @@ int ctl_cases(const struct ctl_env *env, int argc, char **argv)
 	}
 	if ((rc = open_env(env, false, &ce)) != 0)
 		return rc;
+	l.overdue = overdue;
 	rc = store_begin(ce.eng->store, false, &txn, &err);
-	if (rc == TDK_OK && overdue) {
-		struct store_timer *t = g_new(struct store_timer, 100000);
-		size_t n = 0;
-
-		/* Only what is due: the timer index, not a scan of cases. */
-		l.only = g_hash_table_new_full(u64_hash, u64_equal, g_free, NULL);
-		rc = store_timers_due(txn, ce.now, 100000, t, &n, &err);
-		for (size_t i = 0; i < n; i++)
-			if (t[i].clock != CLOCK_RETENTION)
-				g_hash_table_add(l.only, g_memdup2(&t[i].number, sizeof(uint64_t)));
-		g_free(t);
-	}
 	if (json) {
 		b = json_builder_new();
 		l.json = b;
@@ -270,8 +257,6 @@ int ctl_cases(const struct ctl_env *env, int argc, char **argv)
 	if (rc == TDK_OK)
 		rc = store_case_foreach(txn, 0, list_one, &l, &err);
 	store_abort(txn);
-	if (l.only != NULL)
-		g_hash_table_destroy(l.only);
 	if (rc == TDK_OK && json) {
 		json_builder_end_array(b);
 		json_print_builder(b);

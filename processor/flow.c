@@ -415,6 +415,34 @@ int flow_destroy_personal_data(struct flow *f, struct case_rec *c)
 			  "the discoverer's personal data and report mail were destroyed");
 }
 
+bool flow_case_overdue(const struct case_rec *c, const struct cal *cal,
+		       int64_t now, int *clock)
+{
+	static const int watched[] = { CLOCK_FIRST_REPLY, CLOCK_INVESTIGATION,
+				       CLOCK_FIX, CLOCK_COMPLETION };
+
+	if (!case_state_is_open(c->state))
+		return false;
+	for (size_t i = 0; i < G_N_ELEMENTS(watched); i++) {
+		const struct case_clock *k = &c->clocks[watched[i]];
+		int64_t due;
+		bool waiting;
+
+		switch (watched[i]) {
+		case CLOCK_FIRST_REPLY: waiting = c->acknowledged == 0; break;
+		case CLOCK_INVESTIGATION: waiting = c->investigated == 0; break;
+		default: waiting = c->fix_reported == 0; break;
+		}
+		if (k->start == 0 || !waiting || !(k->active || k->fired) ||
+		    case_clock_due(cal, k, &due) != TDK_OK || due > now)
+			continue;
+		if (clock != NULL)
+			*clock = watched[i];
+		return true;
+	}
+	return false;
+}
+
 /* ---------------------------------------------------------- helpers */
 
 char *flow_address_domain(const char *address)

@@ -55,6 +55,12 @@ void flow_clear(struct flow *f);
 /* The canonical text of a case number ("IPA#00000012"), g_free it. */
 char *flow_case_text(const struct flow *f, uint64_t number);
 
+/* Whether a deadline of c passed at now without what it waited for (the
+ * 一次返信, the investigation result, the fix report); *clock the first
+ * such clock. Reads the case only. */
+bool flow_case_overdue(const struct case_rec *c, const struct cal *cal,
+		       int64_t now, int *clock);
+
 /* Applies one captured mail. The caller records the spool id as consumed
  * in the same transaction. */
 int flow_apply_entry(struct flow *f, const struct spool_entry *e);

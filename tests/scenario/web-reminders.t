@@ -25,6 +25,10 @@ tap_is "no investigation reminder on the last day" "$(notices $A reminder-invest
 run_at 2027-05-25T00:00:30+09:00
 tap_is "the reminder goes just after the deadline" "$(notices $A reminder-investigation)" 1
 tap_is "and staff are told (rules: first_reply.staff is false)" "$(attention $A overdue)" 1
+ctl cases --overdue --now 2027-05-25T12:00:00+09:00
+tap_like "cases --overdue lists it after the reminder fired" "$out" "^$A	web	detail-sent"
+ctl cases --overdue --now 2027-04-26T12:00:00+09:00
+tap_is "and not before any deadline passed" "$out" ""
 run_at 2027-07-20T12:00:00+09:00
 tap_is "no fix reminder on the last day of 3 months" "$(notices $A reminder-fix)" 0
 run_at 2027-07-21T09:00:00+09:00
