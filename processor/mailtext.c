@@ -212,6 +212,36 @@ static size_t lossy_append(GString *out, const char *charset, const char *in,
 }
 
 /*
+ * The UTF-8 reading of in, each byte of an invalid sequence replaced by
+ * U+FFFD (NUL bytes kept for clean_text); the number of replacements.
+ * Not through iconv: glibc's UTF-8 decoder lets 5- and 6-byte sequences
+ * through.
+ */
+static size_t lossy_utf8_append(GString *out, const char *in, size_t n)
+{
+	size_t bad = 0;
+
+	while (n > 0) {
+		const char *end;
+
+		if (g_utf8_validate_len(in, n, &end)) {
+			g_string_append_len(out, in, (gssize)n);
+			break;
+		}
+		g_string_append_len(out, in, end - in);
+		if (*end == '\0') {
+			g_string_append_c(out, '\0');
+		} else {
+			g_string_append(out, replacement_char);
+			bad++;
+		}
+		n -= (size_t)(end - in) + 1;
+		in = end + 1;
+	}
+	return bad;
+}
+
+/*
  * ISO-2022-JP to Shift_JIS bytes, for the NEC and IBM extension rows that
  * Outlook writes in ISO-2022-JP (CP50220/CP50221) and glibc's ISO-2022-JP
  * refuses; the result is read as Windows-31J. Also takes JIS X 0201 kana
@@ -339,7 +369,9 @@ static void decode_lossy(GString *out, const char *label, const char *in,
 	candidates[n_cand++] = "EUC-JP";
 	for (size_t k = 0; k < n_cand && best_bad > 0; k++) {
 		GString *s = g_string_sized_new(n + n / 2);
-		size_t bad = lossy_append(s, candidates[k], in, n);
+		size_t bad = strcmp(candidates[k], "UTF-8") == 0
+			? lossy_utf8_append(s, in, n)
+			: lossy_append(s, candidates[k], in, n);
 
 		if (bad < best_bad) {
 			if (best != NULL)
@@ -350,16 +382,9 @@ static void decode_lossy(GString *out, const char *label, const char *in,
 			g_string_free(s, TRUE);
 		}
 	}
-	if (best != NULL) {
-		g_string_append_len(out, best->str, (gssize)best->len);
-		g_string_free(best, TRUE);
-	} else {
-		/* iconv knows none of them: keep what is valid UTF-8 */
-		char *valid = g_utf8_make_valid(in, (gssize)n);
-
-		g_string_append(out, valid);
-		g_free(valid);
-	}
+	/* the UTF-8 candidate always gives a reading */
+	g_string_append_len(out, best->str, (gssize)best->len);
+	g_string_free(best, TRUE);
 }
 
 /* Bytes of unknown charset: ESC -> ISO-2022-JP, UTF-8, Shift_JIS/EUC-JP. */
@@ -426,6 +451,21 @@ static void decode_text(GString *out, const char *label, const char *in,
 	}
 	if (!decode_guess(out, in, n))
 		decode_lossy(out, label, in, n);
+}
+
+/* Converts to UTF-8 and makes sure of the result: iconv's output for the
+ * less common charsets is not trusted to be valid. */
+static GString *decode_valid(const char *label, const char *in, size_t n)
+{
+	GString *out = g_string_sized_new(n + n / 2), *valid;
+
+	decode_text(out, label, in, n);
+	if (utf8_valid(out->str, out->len))
+		return out;
+	valid = g_string_sized_new(out->len);
+	lossy_utf8_append(valid, out->str, out->len);
+	g_string_free(out, TRUE);
+	return valid;
 }
 
 /*
@@ -562,9 +602,8 @@ static void walk_leaf(struct walk *w, GMimePart *part, bool in_message)
 		g_byte_array_set_size(bytes, (guint)cut);
 		w->truncated = true;
 	}
-	utf8 = g_string_sized_new(bytes->len + bytes->len / 2);
-	decode_text(utf8, g_mime_object_get_content_type_parameter(object, "charset"),
-		    (const char *)bytes->data, bytes->len);
+	utf8 = decode_valid(g_mime_object_get_content_type_parameter(object, "charset"),
+			    (const char *)bytes->data, bytes->len);
 	g_byte_array_unref(bytes);
 	text = clean_text(utf8);
 	g_string_free(utf8, TRUE);

@@ -253,6 +253,31 @@ static void lossy_fallback_keeps_text(void **state)
 	mailtext_free(t);
 }
 
+/* glibc's iconv lets 5-byte "UTF-8" through; the output never has it. */
+static void output_is_always_valid_utf8(void **state)
+{
+	static const char *const bodies[] = {
+		"a\xf8\xa5\x9d\xa9\x9e" "b\xff",
+		"\xe3\x81\x94\xf8\xa5\x9d\xa9\x9e",
+		"\xfc\x84\x80\x80\x80\x80\xed\xa0\x80\xc0\xaf",
+	};
+	static const char *const labels[] = { "utf-8", "x-bogus", "utf-16", "utf-7", "iso-2022-jp" };
+
+	for (size_t i = 0; i < G_N_ELEMENTS(bodies); i++) {
+		for (size_t k = 0; k < G_N_ELEMENTS(labels); k++) {
+			char *mail = g_strdup_printf("Content-Type: text/plain; charset=%s\n\n%s",
+						     labels[k], bodies[i]);
+			struct mailtext *t = extract(mail, BIG);
+
+			assert_int_equal(t->n_parts, 1);
+			if (!g_utf8_validate(t->parts[0].text, -1, NULL))
+				fail_msg("body %zu, label %s: invalid UTF-8", i, labels[k]);
+			mailtext_free(t);
+			g_free(mail);
+		}
+	}
+}
+
 static void nul_bytes_bom_and_line_ends(void **state)
 {
 	static const char mail[] =
@@ -431,6 +456,7 @@ int main(void)
 		cmocka_unit_test(single_part_without_content_type),
 		cmocka_unit_test(lying_charsets),
 		cmocka_unit_test(lossy_fallback_keeps_text),
+		cmocka_unit_test(output_is_always_valid_utf8),
 		cmocka_unit_test(nul_bytes_bom_and_line_ends),
 		cmocka_unit_test(garbage_and_bad_arguments),
 		cmocka_unit_test(cap_on_bytes),
