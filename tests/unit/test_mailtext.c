@@ -12,6 +12,7 @@
 #include <gmime/gmime.h>
 #include <string.h>
 
+#include "../../processor/fixreport.h"
 #include "../../processor/mailtext.h"
 
 #define BIG (1u << 20)
@@ -66,6 +67,8 @@ static const char report_text[] =
 static void iso2022jp_body_and_rfc2231_attachment(void **state)
 {
 	struct mailtext *t = extract(mail_rfc2231, BIG);
+	struct fixreport *r = NULL;
+	tdk_err err;
 
 	assert_int_equal(t->n_parts, 2);
 	assert_false(t->truncated);
@@ -77,6 +80,14 @@ static void iso2022jp_body_and_rfc2231_attachment(void **state)
 	assert_string_equal(t->parts[1].filename, "修正完了報告書.txt");
 	assert_true(t->parts[1].attachment);
 	assert_string_equal(t->parts[1].text, report_text);
+	/* what the processor does next */
+	assert_false(fixreport_detect(t->parts[0].text));
+	assert_true(fixreport_detect(t->parts[1].text));
+	assert_int_equal(fixreport_parse(t->parts[1].text, strlen(t->parts[1].text),
+					 &r, &err), TDK_OK);
+	assert_string_equal(r->case_text, "IPA#00000123");
+	assert_int_equal(r->kind, FIXREPORT_KIND_FIX);
+	fixreport_free(r);
 	mailtext_free(t);
 }
 
