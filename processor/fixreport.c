@@ -554,18 +554,17 @@ static bool make_date(int y, int m, int d, civil_day *out)
 	return true;
 }
 
-/* "年" or one of ". / -" as a separator; sets *kanji for 年/月. */
-static const char *date_sep(const char *p, const char *kanji_sep, char *ascii)
+/* The separator after the year: "年" (*ascii stays 0) or one of ". / -"
+ * (kept in *ascii: the same one must follow the month). */
+static const char *year_sep(const char *p, char *ascii)
 {
 	p = skip_ws(p);
-	if (has_prefix(p, kanji_sep))
-		return skip_ws(p + strlen(kanji_sep));
-	if (*ascii == 0 && (*p == '.' || *p == '/' || *p == '-')) {
+	if (has_prefix(p, "年"))
+		return skip_ws(p + strlen("年"));
+	if (*p == '.' || *p == '/' || *p == '-') {
 		*ascii = *p;
 		return skip_ws(p + 1);
 	}
-	if (*ascii != 0 && *p == *ascii)
-		return skip_ws(p + 1);
 	return NULL;
 }
 
@@ -582,19 +581,17 @@ static const char *parse_ymd_tail(const char *p, int era_base, civil_day *out)
 	} else if ((p = parse_uint(p, era_base > 0 ? 3 : 4, &y)) == NULL) {
 		return NULL;
 	}
-	if (era_base == 0 && y < 1000)
+	if ((era_base == 0 && y < 1000) || (era_base > 0 && y == 0))
 		return NULL;
-	if ((p = date_sep(p, "年", &ascii)) == NULL ||
-	    (p = parse_uint(p, 2, &m)) == NULL)
+	if ((p = year_sep(p, &ascii)) == NULL || (p = parse_uint(p, 2, &m)) == NULL)
 		return NULL;
-	if (ascii == 0) {
-		p = skip_ws(p);
-		if (!has_prefix(p, "月"))
-			return NULL;
+	p = skip_ws(p);
+	if (ascii == 0 && has_prefix(p, "月"))
 		p = skip_ws(p + strlen("月"));
-	} else if ((p = date_sep(p, "\x01", &ascii)) == NULL) {
+	else if (ascii != 0 && *p == ascii)
+		p = skip_ws(p + 1);
+	else
 		return NULL;
-	}
 	if ((p = parse_uint(p, 2, &d)) == NULL)
 		return NULL;
 	p = skip_ws(p);

@@ -63,8 +63,8 @@
  *
  * Sections. Section 2 starts at a line numbered 2 ("2.", "2)", "(2)",
  * "2、") that mentions 確認 or "check", at a line containing この報告の後
- * or starting "After this report", or at a line that is just IPAによる確認
- * (作業). Section 3 starts at a line numbered 3 that mentions 連絡先 or
+ * or starting "After this report" or "Check by the desk", or at a line
+ * that is just IPAによる確認(作業). Section 3 starts at a line numbered 3 that mentions 連絡先 or
  * "contact", or at a line containing 同じサイトに or starting "Contact for
  * future reports".
  *
