@@ -87,6 +87,7 @@ struct tdk_config {
 	long long store_map_size;
 	long long poll_interval_ms;
 	long long processor_batch;
+	long long decrypt_retry_hours;
 };
 
 /* file may be NULL: built-in defaults plus overrides. */

@@ -9,6 +9,7 @@
  */
 #define _GNU_SOURCE /* memmem */
 #include "intake.h"
+#include "conf.h"
 
 #include <gmime/gmime.h>
 #include <string.h>
@@ -912,4 +913,23 @@ out:
 	walk_clear(&w);
 	(void)err;
 	return TDK_OK;
+}
+
+void intake_config_init(const struct tdk_config *config, struct intake_config *out)
+{
+	*out = (struct intake_config){
+		.report_address = config->report_address,
+		.contact_address = config->contact_address,
+		.control_address = config->control_address,
+		.bounce_address = config->bounce_address,
+		.case_format = { .prefix = config->case_prefix,
+				 .width = (int)config->case_width },
+		.limits = {
+			.message_size = (size_t)config->max_message_size,
+			.header_size = (size_t)config->max_header_size,
+			.mime_depth = (size_t)config->max_mime_depth,
+			.mime_parts = (size_t)config->max_mime_parts,
+			.decrypted_size = (size_t)config->max_decrypted_size,
+		},
+	};
 }

@@ -40,6 +40,10 @@ struct intake_config {
 	struct intake_limits limits;
 };
 
+struct tdk_config;
+/* The intake settings of a loaded configuration (pointers into it). */
+void intake_config_init(const struct tdk_config *config, struct intake_config *out);
+
 /* Which desk address a recipient is (bit set). */
 enum desk_role {
 	DESK_NONE = 0,

@@ -14,25 +14,6 @@
 
 struct mf_state mf_state;
 
-void mf_intake_config(const struct tdk_config *config, struct intake_config *out)
-{
-	*out = (struct intake_config){
-		.report_address = config->report_address,
-		.contact_address = config->contact_address,
-		.control_address = config->control_address,
-		.bounce_address = config->bounce_address,
-		.case_format = { .prefix = config->case_prefix,
-				 .width = (int)config->case_width },
-		.limits = {
-			.message_size = (size_t)config->max_message_size,
-			.header_size = (size_t)config->max_header_size,
-			.mime_depth = (size_t)config->max_mime_depth,
-			.mime_parts = (size_t)config->max_mime_parts,
-			.decrypted_size = (size_t)config->max_decrypted_size,
-		},
-	};
-}
-
 int mf_open_backends(const struct tdk_config *config, bool need_spool,
 		     tdk_err *err)
 {
@@ -46,7 +27,7 @@ int mf_open_backends(const struct tdk_config *config, bool need_spool,
 	int rc;
 
 	mf_state.config = config;
-	mf_intake_config(config, &mf_state.intake);
+	intake_config_init(config, &mf_state.intake);
 	mf_state.discard_after_capture =
 		g_strcmp0(config->milter_after_capture, "discard") == 0;
 	tdk_clock_init_system(&mf_state.clock);

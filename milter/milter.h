@@ -30,9 +30,6 @@ struct mf_state {
 
 extern struct mf_state mf_state;
 
-/* Builds mf_state.intake from the configuration (pointers into config). */
-void mf_intake_config(const struct tdk_config *config, struct intake_config *out);
-
 /* Opens OpenPGP and the spool for mf_state; 0 or an error message in err. */
 int mf_open_backends(const struct tdk_config *config, bool need_spool,
 		     tdk_err *err);

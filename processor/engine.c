@@ -84,6 +84,19 @@ int engine_open(const struct tdk_config *config, unsigned flags,
 	if (rc == TDK_OK && !(flags & ENGINE_NO_SPOOL))
 		rc = spool_open(spool_dir, (size_t)config->spool_map_size, 0,
 				&eng->spool, err);
+	if (rc == TDK_OK && !(flags & ENGINE_NO_SPOOL)) {
+		struct pgp_config pc = {
+			.gnupg_home = config->gnupg_home,
+			.time_budget_ms = (int)config->gpg_time_budget_ms,
+			.max_concurrent = 1,
+			.max_output = (size_t)config->max_decrypted_size + 1,
+		};
+
+		intake_config_init(config, &eng->intake);
+		eng->retry_at = g_hash_table_new_full(g_int64_hash, g_int64_equal,
+						      g_free, g_free);
+		rc = pgp_new(&pc, &eng->pgp, err);
+	}
 	if (rc == TDK_OK) {
 		eng->calendar_fingerprint = engine_calendar_fingerprint(eng->cal);
 		if (!(flags & ENGINE_READONLY))
@@ -101,6 +114,9 @@ void engine_close(struct engine *eng)
 {
 	if (eng == NULL)
 		return;
+	pgp_free(eng->pgp);
+	if (eng->retry_at != NULL)
+		g_hash_table_destroy(eng->retry_at);
 	spool_close(eng->spool);
 	store_close(eng->store);
 	cal_free(eng->cal);
@@ -122,6 +138,72 @@ static void flow_for(struct engine *eng, struct flow *f, struct store_txn *txn,
 static bool storage_trouble(int rc)
 {
 	return rc == TDK_EFULL || rc == TDK_EIO || rc == TDK_ENOMEM;
+}
+
+#define RETRY_FIRST 60     /* seconds before the first retry */
+#define RETRY_MAX 3600     /* the longest wait between retries */
+
+/*
+ * A decrypt-deferred entry: decrypts it again. *e is replaced by the new
+ * entry when that worked or when the retry period is over; *keep is set
+ * when the entry waits for a later retry.
+ */
+static int retry_decryption(struct engine *eng, int64_t now,
+			    struct spool_entry **e, bool *keep)
+{
+	struct spool_entry *old = *e, *fresh = NULL;
+	struct intake_result result;
+	struct intake_envelope env = {
+		.queue_id = old->queue_id != NULL ? old->queue_id : "",
+		.sender = old->envelope_from != NULL ? old->envelope_from : "",
+		.recipients = (const char *const *)old->recipients,
+		.n_recipients = old->n_recipients,
+		.received = old->received,
+	};
+	int64_t *next = g_hash_table_lookup(eng->retry_at, &old->id);
+	bool expired = now - old->received >=
+		       (int64_t)eng->config->decrypt_retry_hours * 3600;
+	gsize len;
+	const void *raw = g_bytes_get_data(old->original, &len);
+	tdk_err err;
+
+	*keep = false;
+	if (next != NULL && now < next[0] && !expired) {
+		*keep = true;
+		return TDK_OK;
+	}
+	if (intake_process(&eng->intake, eng->pgp, raw, len, &env, &fresh, &result,
+			   &err) != TDK_OK || fresh == NULL) {
+		msg_warn("spool entry %" G_GUINT64_FORMAT ": decryption retry failed: %s",
+			 old->id, err.text);
+		fresh = NULL;
+	}
+	if (fresh != NULL && fresh->crypto != SPOOL_DECRYPT_DEFERRED) {
+		fresh->id = old->id;
+		spool_entry_free(old);
+		*e = fresh;
+		g_hash_table_remove(eng->retry_at, &fresh->id);
+		msg_info("spool entry %" G_GUINT64_FORMAT ": decrypted on retry (%s)",
+			 fresh->id, spool_crypto_name(fresh->crypto));
+		return TDK_OK;
+	}
+	spool_entry_free(fresh);
+	if (expired) {
+		msg_warn("spool entry %" G_GUINT64_FORMAT ": still not decrypted after "
+			 "%lld hours; applied as it is", old->id,
+			 eng->config->decrypt_retry_hours);
+		return TDK_OK;
+	}
+	if (next == NULL) {
+		next = g_new(int64_t, 2);
+		next[1] = RETRY_FIRST;
+		g_hash_table_insert(eng->retry_at, g_memdup2(&old->id, sizeof old->id), next);
+	} else {
+		next[1] = MIN(next[1] * 2, RETRY_MAX);
+	}
+	next[0] = now + next[1];
+	*keep = true;
+	return TDK_OK;
 }
 
 static int quarantine_case(struct engine *eng, uint64_t number, tdk_err *err)
@@ -162,6 +244,16 @@ static int apply_one(struct engine *eng, uint64_t id, int64_t now,
 		return TDK_OK;
 	if (rc != TDK_OK)
 		return rc;
+	if (e->crypto == SPOOL_DECRYPT_DEFERRED && eng->pgp != NULL) {
+		bool keep;
+
+		rc = retry_decryption(eng, now, &e, &keep);
+		if (rc != TDK_OK || keep) {
+			stats->deferred++;
+			spool_entry_free(e);
+			return rc;
+		}
+	}
 	if (e->classification == SPOOL_COMMAND) {
 		/* Applied by the mail-command module; kept until then. */
 		stats->deferred++;

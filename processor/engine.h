@@ -11,6 +11,11 @@
  * transaction as its case changes; the spool entry is deleted after that
  * commit, and an entry found consumed is only deleted. A storage failure
  * (TDK_EFULL, TDK_EIO) keeps the entry for the next attempt.
+ *
+ * A report the milter could not decrypt in time (decrypt-deferred) is
+ * decrypted again here, with backoff, until it works or
+ * processor.decrypt_retry_hours have passed since it arrived; then it is
+ * applied as it is and staff are told.
  */
 #ifndef TODOKE_ENGINE_H
 #define TODOKE_ENGINE_H
@@ -22,6 +27,8 @@
 #include "calendar.h"
 #include "command.h"
 #include "conf.h"
+#include "intake.h"
+#include "pgp.h"
 #include "rules.h"
 #include "spool.h"
 #include "status.h"
@@ -34,6 +41,9 @@ struct engine {
 	struct store *store;
 	struct spool *spool;             /* NULL when opened without it */
 	char *calendar_fingerprint;
+	struct pgp *pgp;                 /* retries deferred decryptions */
+	struct intake_config intake;
+	GHashTable *retry_at;            /* spool id -> next decryption retry */
 };
 
 enum engine_open_flags {

@@ -3,7 +3,8 @@
 # once even when the spool comes back after a crash between the store
 # commit and the spool delete; a full store keeps the entry and a later
 # run applies it; a changed business calendar moves pending deadlines at
-# start; a damaged case record is quarantined without stopping anything;
+# start; a report the milter could not decrypt is decrypted on retry;
+# a damaged case record is quarantined without stopping anything;
 # HUP reloads and TERM stops cleanly; bad --now is refused.
 . "$TOP_SRCDIR/tests/integration/tap.sh"
 . "$TOP_SRCDIR/tests/lib/scenario.sh"
@@ -84,16 +85,51 @@ else
 	exit 1
 fi
 
+# ---- a report the milter could not decrypt is decrypted by the processor
+desk_home=$GNUPGHOME
+gnupg_new_home desk-cv25519.pub discoverer.pub >/dev/null 2>&1   # no secret key
+# shellcheck disable=SC2086
+"$milter" $opts -o "gpg.home=$GNUPGHOME" -t "$TOP_SRCDIR/tests/corpus/crypto-pgpmime-encrypted-report.eml" \
+	--rcpt vuln-info@localhost --from discoverer@example.org >"$tap_tmp/deferred.json" 2>&1
+tap_is "a milter whose gpg-agent has no secret key spools the report as deferred" \
+	"$(jq -r .entry.crypto "$tap_tmp/deferred.json")" decrypt-deferred
+GNUPGHOME=$desk_home
+export GNUPGHOME
+run_at 2027-03-04T12:00:00+09:00
+tap_like "the processor decrypts it on retry" "$(cat "$tap_tmp/run.out")" 'decrypted on retry \(decrypted\)'
+tap_is "and opens the case from the decrypted report" \
+	"$("$todokectl" $opts timeline IPA#00000004 | head -1 | cut -f5)" 'report received (decrypted)'
+tap_is "no decryption failure is reported to staff" "$(attention IPA#00000004 decrypt-failed)" 0
+gnupg_new_home desk-cv25519.pub >/dev/null 2>&1
+nokey_home=$GNUPGHOME
+GNUPGHOME=$desk_home
+export GNUPGHOME
+# shellcheck disable=SC2086
+"$milter" $opts -o "gpg.home=$nokey_home" -t "$TOP_SRCDIR/tests/corpus/crypto-pgpmime-encrypted-report.eml" \
+	--rcpt vuln-info@localhost --from discoverer@example.org >/dev/null 2>&1
+now=$(date -u +%Y-%m-%dT%H:%M:%SZ)
+later=$(date -u -d '+2 hours' +%Y-%m-%dT%H:%M:%SZ)
+# shellcheck disable=SC2086
+"$processor" $opts -o "gpg.home=$nokey_home" -f --once --now "$now" >"$tap_tmp/retry.out" 2>&1
+ctl spool
+tap_like "while the retries last, the entry waits in the spool" "$out" 'decrypt-deferred'
+# shellcheck disable=SC2086
+"$processor" $opts -o "gpg.home=$nokey_home" -o processor.decrypt_retry_hours=1 \
+	-f --once --now "$later" >"$tap_tmp/retry.out" 2>&1
+tap_like "after processor.decrypt_retry_hours it is applied as it is" \
+	"$(cat "$tap_tmp/retry.out")" 'still not decrypted after 1 hours; applied as it is'
+tap_is "and staff are told it could not be decrypted" "$(attention IPA#00000005 decrypt-failed)" 1
+
 # ---- HUP and TERM
 # shellcheck disable=SC2086
 "$processor" $opts -f -o processor.poll_interval_ms=50 >"$tap_tmp/daemon.out" 2>&1 &
 pid=$!
 echo XSS | report r3
 for _i in $(seq 1 100); do
-	[ "$(case_field IPA#00000004 .state_name 2>/dev/null)" = received ] && break
+	[ "$(case_field IPA#00000006 .state_name 2>/dev/null)" = received ] && break
 	sleep 0.1
 done
-tap_is "the running daemon applies new mail" "$(case_field IPA#00000004 .state_name)" received
+tap_is "the running daemon applies new mail" "$(case_field IPA#00000006 .state_name)" received
 kill -HUP $pid
 for _i in $(seq 1 50); do
 	grep -q reloaded "$tap_tmp/daemon.out" && break
