@@ -21,6 +21,7 @@ int ctl_config(const struct ctl_env *env, int argc, char **argv);
 int ctl_calendar(const struct ctl_env *env, int argc, char **argv);
 int ctl_spool(const struct ctl_env *env, int argc, char **argv);
 int ctl_do(const struct ctl_env *env, int argc, char **argv);
+int ctl_check(const struct ctl_env *env, int argc, char **argv);
 int ctl_cases(const struct ctl_env *env, int argc, char **argv);
 int ctl_case(const struct ctl_env *env, int argc, char **argv);
 int ctl_timeline(const struct ctl_env *env, int argc, char **argv);

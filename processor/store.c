@@ -631,6 +631,45 @@ int store_timer_first(struct store_txn *t, struct store_timer *out, tdk_err *err
 	return rc;
 }
 
+int store_timer_foreach(struct store_txn *t, store_timer_fn fn, void *ctx,
+			tdk_err *err)
+{
+	MDB_cursor *cur;
+	MDB_val k, v;
+	int rc, result = 0;
+
+	rc = mdb_cursor_open(t->txn, t->st->dbi[DB_TIMERS], &cur);
+	if (rc != 0)
+		return fail(t->st, rc, "reading timers", err);
+	for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0 && result == 0;
+	     rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+		struct store_timer tm;
+
+		if (k.mv_size != TIMER_KEY_LEN)
+			continue;
+		timer_unkey(k.mv_data, &tm);
+		result = fn(&tm, ctx);
+	}
+	mdb_cursor_close(cur);
+	if (rc != 0 && rc != MDB_NOTFOUND)
+		return fail(t->st, rc, "reading timers", err);
+	return result;
+}
+
+int store_timer_exists(struct store_txn *t, const struct store_timer *tm,
+		       tdk_err *err)
+{
+	uint8_t key[TIMER_KEY_LEN];
+	MDB_val k = { sizeof key, key }, v;
+	int rc;
+
+	timer_key(key, tm->due, tm->number, tm->clock);
+	rc = mdb_get(t->txn, t->st->dbi[DB_TIMERS], &k, &v);
+	if (rc == MDB_NOTFOUND)
+		return TDK_ENOENT;
+	return rc != 0 ? fail(t->st, rc, "reading timers", err) : TDK_OK;
+}
+
 int store_timer_count(struct store_txn *t, size_t *count, tdk_err *err)
 {
 	return db_count(t, DB_TIMERS, count, err);

@@ -95,6 +95,13 @@ int store_timers_due(struct store_txn *txn, int64_t now, size_t max,
 int store_timer_first(struct store_txn *txn, struct store_timer *out,
 		      tdk_err *err);
 int store_timer_count(struct store_txn *txn, size_t *count, tdk_err *err);
+/* Calls fn for every armed timer, earliest first, until it returns non-zero. */
+typedef int (*store_timer_fn)(const struct store_timer *tm, void *ctx);
+int store_timer_foreach(struct store_txn *txn, store_timer_fn fn, void *ctx,
+			tdk_err *err);
+/* TDK_OK if that timer is armed, TDK_ENOENT if not. */
+int store_timer_exists(struct store_txn *txn, const struct store_timer *tm,
+		       tdk_err *err);
 /* Recomputes every armed timer's due time with cal; moves those that
  * changed (and the armed_due of their case). *changed may be NULL. */
 int store_timers_recompute(struct store_txn *txn, const struct cal *cal,

@@ -24,6 +24,7 @@ static const struct {
 	{ "attention", ctl_attention, "what staff were told to look at" },
 	{ "calendar", ctl_calendar, "business days, holidays and deadlines" },
 	{ "case", ctl_case, "one case: state, parties, clocks, counts" },
+	{ "check", ctl_check, "is the desk set up right, is its store sound" },
 	{ "cases", ctl_cases, "list cases (by state, or overdue)" },
 	{ "config", ctl_config, "print the effective configuration" },
 	{ "do", ctl_do, "apply staff commands (all or nothing)" },

@@ -85,6 +85,12 @@ else
 	exit 1
 fi
 
+ctl check
+tap_is "todokectl check finds a problem" "$rc" 1
+tap_like "the quarantined record, in words" "$out" 'PROBLEM  the case store holds 1 quarantined records'
+tap_like "the cases and the timer index agree" "$out" 'ok       case store: 2 cases, 5 running clocks, 5 armed timers'
+tap_like "the desk's secret key is usable" "$out" 'ok       desk secret key [0-9A-F]{40}'
+
 # ---- a report the milter could not decrypt is decrypted by the processor
 desk_home=$GNUPGHOME
 gnupg_new_home desk-cv25519.pub discoverer.pub >/dev/null 2>&1   # no secret key
