@@ -13,10 +13,14 @@
  * - Every scan is linear: a match attempt starts only where the prefix's
  *   first character is, and the prefix has no digits, so no digit run or
  *   whitespace run is rescanned more than CASENUM_PREFIX_MAX times.
- * - NFKC (g_utf8_normalize) sorts runs of combining marks with a
- *   quadratic sort; the copy we normalise keeps at most 30 combining marks
- *   in a row (the Stream-Safe Text Format of UAX #15), which changes
- *   nothing a tag is made of.
+ * - Bytes become UTF-8 through charset_decode() (charset.h), with the
+ *   UTF-8 last resort: bytes that decode cleanly in no charset are read as
+ *   UTF-8, each bad byte U+FFFD, so a tag next to them is not trusted
+ *   rather than read next to a guessed character.
+ * - The NFKC copy comes from charset_nfkc(), which keeps at most
+ *   CHARSET_STREAM_SAFE_RUN combining marks in a row (g_utf8_normalize
+ *   sorts them with a quadratic sort); that changes nothing a tag is made
+ *   of.
  */
 #include "casenum.h"
 
@@ -25,11 +29,12 @@
 #include <glib.h>
 #include <gmime/gmime.h>
 
+#include "charset.h"
+
 #define FOREIGN_LABEL_MAX 32
 #define FOREIGN_DIGITS_MAX 20
-#define CHARSET_LABEL_MAX 75
+#define EW_CHARSET_MAX 75
 #define MSGID_MAX 998
-#define STREAM_SAFE_RUN 30
 
 static const char replacement_char[] = "\xef\xbf\xbd"; /* U+FFFD */
 
@@ -91,22 +96,6 @@ static bool is_ascii(const char *s, size_t n)
 	for (size_t i = 0; i < n; i++)
 		if ((unsigned char)s[i] >= 0x80)
 			return false;
-	return true;
-}
-
-/* UTF-8 validity that lets NUL bytes through (they are handled later). */
-static bool utf8_valid(const char *s, size_t n)
-{
-	const char *end;
-
-	while (n > 0) {
-		if (g_utf8_validate_len(s, n, &end))
-			return true;
-		if (*end != '\0')
-			return false;
-		n -= (size_t)(end - s) + 1;
-		s = end + 1;
-	}
 	return true;
 }
 
@@ -328,348 +317,10 @@ static char *scan_subject(const struct casenum_format *fmt, const char *t,
 	return found ? canonical(fmt, t + last.digits, last.n_digits) : NULL;
 }
 
-/*
- * NFKC of valid UTF-8 text (a copy for matching). ASCII is its own NFKC;
- * otherwise runs of combining marks are first cut to STREAM_SAFE_RUN.
- */
-static char *normalise(const char *s, size_t n)
-{
-	GString *safe;
-	const char *p, *end = s + n;
-	int run = 0;
-	char *norm;
-
-	if (is_ascii(s, n))
-		return g_strndup(s, n);
-	safe = g_string_sized_new(n);
-	for (p = s; p < end; p = g_utf8_next_char(p)) {
-		gunichar c = g_utf8_get_char(p);
-
-		if (g_unichar_combining_class(c) != 0) {
-			if (++run > STREAM_SAFE_RUN)
-				continue;
-		} else {
-			run = 0;
-		}
-		g_string_append_len(safe, p, g_utf8_next_char(p) - p);
-	}
-	norm = g_utf8_normalize(safe->str, (gssize)safe->len, G_NORMALIZE_NFKC);
-	g_string_free(safe, TRUE);
-	return norm != NULL ? norm : g_strndup(s, n);
-}
-
-/* -------------------------------------------------------- charsets */
-
-enum cs_family {
-	CS_UNKNOWN, /* no label */
-	CS_ASCII,
-	CS_UTF8,
-	CS_ISO2022JP,
-	CS_SJIS,
-	CS_EUCJP,
-	CS_OTHER
-};
-
-static bool label_in(const char *label, const char *const *names)
-{
-	for (; *names != NULL; names++)
-		if (g_ascii_strcasecmp(label, *names) == 0)
-			return true;
-	return false;
-}
-
-static enum cs_family cs_classify(const char *label)
-{
-	static const char *const ascii[] = {
-		"us-ascii", "ascii", "us", "ansi_x3.4-1968", NULL
-	};
-	static const char *const utf8[] = { "utf-8", "utf8", NULL };
-	static const char *const jis[] = {
-		"iso-2022-jp", "iso2022jp", "csiso2022jp", "iso-2022-jp-1",
-		"iso-2022-jp-2", "iso-2022-jp-3", "iso-2022-jp-ms",
-		"x-iso-2022-jp", "cp50220", "cp50221", "cp50222", NULL
-	};
-	static const char *const sjis[] = {
-		"shift_jis", "shift-jis", "sjis", "x-sjis", "ms_kanji",
-		"csshiftjis", "windows-31j", "cswindows31j", "cp932", "ms932",
-		"x-ms-cp932", "ibm-943", NULL
-	};
-	static const char *const eucjp[] = {
-		"euc-jp", "eucjp", "x-euc-jp", "x-euc", "cseucpkdfmtjapanese",
-		"euc-jp-ms", "eucjp-ms", "cp51932", NULL
-	};
-
-	if (label == NULL || label[0] == '\0')
-		return CS_UNKNOWN;
-	if (label_in(label, ascii))
-		return CS_ASCII;
-	if (label_in(label, utf8))
-		return CS_UTF8;
-	if (label_in(label, jis))
-		return CS_ISO2022JP;
-	if (label_in(label, sjis))
-		return CS_SJIS;
-	if (label_in(label, eucjp))
-		return CS_EUCJP;
-	return CS_OTHER;
-}
-
-/*
- * Other charsets that mail really uses. Only these reach iconv: a hostile
- * Subject naming dozens of obscure charsets would otherwise make glibc
- * load dozens of converter modules, some with a history of bugs.
- */
-static bool label_is_common(const char *label)
-{
-	static const char *const families[] = {
-		"iso-8859-", "windows-125", "cp125", NULL
-	};
-	static const char *const names[] = {
-		"koi8-r", "koi8-u", "gb2312", "gbk", "gb18030", "big5",
-		"big5-hkscs", "euc-kr", "ks_c_5601-1987", "cp949", "tis-620",
-		"windows-874", "utf-16", "utf-16be", "utf-16le", "utf-7", NULL
-	};
-
-	for (const char *const *f = families; *f != NULL; f++) {
-		size_t len = strlen(*f);
-		const char *rest = label + len;
-
-		if (g_ascii_strncasecmp(label, *f, len) != 0 || *rest == '\0' ||
-		    strlen(rest) > 2)
-			continue;
-		while (is_digit((unsigned char)*rest))
-			rest++;
-		if (*rest == '\0')
-			return true;
-	}
-	return label_in(label, names);
-}
-
-/*
- * glibc unloads a gconv module soon after its last descriptor is closed,
- * so subjects in alternating charsets would dlopen() and dlclose() a
- * module for nearly every conversion (measured: 20 times slower). One
- * descriptor per charset we use is held open for the life of the process;
- * they are never used for converting, so sharing them between threads is
- * safe. This is the module's only process-wide state.
- */
-static const char *const pinned_names[] = {
-	"ISO-2022-JP", "CP932", "SHIFT_JIS", "EUC-JP", "EUC-JP-MS"
-};
-/* External linkage on purpose: the compiler keeps the stores, so leak
- * checkers see the descriptors as still reachable. */
-GIConv casenum_pinned_converters[G_N_ELEMENTS(pinned_names)];
-extern GIConv casenum_pinned_converters[G_N_ELEMENTS(pinned_names)];
-
-static void pin_converters(void)
-{
-	static gsize pinned;
-
-	if (g_once_init_enter(&pinned)) {
-		for (size_t k = 0; k < G_N_ELEMENTS(pinned_names); k++)
-			casenum_pinned_converters[k] = g_iconv_open("UTF-8", pinned_names[k]);
-		g_once_init_leave(&pinned, 1);
-	}
-}
-
-/* Appends in converted from charset to UTF-8; false (out unchanged) if
- * iconv does not know charset or in is not valid in it. */
-static bool conv_append(GString *out, const char *charset, const char *in,
-			size_t n)
-{
-	gsize written = 0;
-	char *utf8;
-
-	if (n == 0)
-		return true;
-	utf8 = g_convert(in, (gssize)n, "UTF-8", charset, NULL, &written, NULL);
-	if (utf8 == NULL)
-		return false;
-	g_string_append_len(out, utf8, (gssize)written);
-	g_free(utf8);
-	return true;
-}
-
-/*
- * ISO-2022-JP to Shift_JIS bytes, for the NEC and IBM extension rows that
- * Outlook writes in ISO-2022-JP (CP50220/CP50221) and glibc's ISO-2022-JP
- * refuses; the result is read as Windows-31J. Also takes JIS X 0201 kana
- * (ESC ( I, SO/SI). NULL for anything else (JIS X 0212, 8-bit bytes, an
- * odd byte in a two-byte run).
- */
-static GString *jis_to_sjis(const char *in, size_t n)
-{
-	enum { M_ASCII, M_KANJI, M_KANA } mode = M_ASCII;
-	GString *s = g_string_sized_new(n);
-	size_t i = 0;
-
-	while (i < n) {
-		unsigned char c = (unsigned char)in[i];
-
-		if (c == 0x1b) {
-			char a = i + 1 < n ? in[i + 1] : 0;
-			char b = i + 2 < n ? in[i + 2] : 0;
-
-			if (a == '$' && (b == 'B' || b == '@'))
-				mode = M_KANJI;
-			else if (a == '(' && (b == 'B' || b == 'J'))
-				mode = M_ASCII;
-			else if (a == '(' && b == 'I')
-				mode = M_KANA;
-			else
-				goto fail;
-			i += 3;
-		} else if (c == 0x0e || c == 0x0f) {
-			mode = c == 0x0e ? M_KANA : M_ASCII;
-			i++;
-		} else if (c >= 0x80) {
-			goto fail;
-		} else if (mode == M_KANJI && c >= 0x21 && c <= 0x7e) {
-			unsigned char c2 = i + 1 < n ? (unsigned char)in[i + 1] : 0;
-
-			if (c2 < 0x21 || c2 > 0x7e)
-				goto fail;
-			g_string_append_c(s, (char)(((c + 1) >> 1) +
-						    (c <= 0x5e ? 0x70 : 0xb0)));
-			g_string_append_c(s, (char)(c2 + ((c & 1) ?
-						    (c2 >= 0x60 ? 0x20 : 0x1f) :
-						    0x7e)));
-			i += 2;
-		} else if (mode == M_KANA && c >= 0x21 && c <= 0x5f) {
-			g_string_append_c(s, (char)(c + 0x80));
-			i++;
-		} else {
-			g_string_append_c(s, (char)c);
-			i++;
-		}
-	}
-	return s;
-fail:
-	g_string_free(s, TRUE);
-	return NULL;
-}
-
-static bool iso2022jp_append(GString *out, const char *in, size_t n)
-{
-	GString *sjis;
-	bool ok;
-
-	if (!is_ascii(in, n))
-		return false;
-	if (conv_append(out, "ISO-2022-JP", in, n))
-		return true;
-	if ((sjis = jis_to_sjis(in, n)) == NULL)
-		return false;
-	ok = conv_append(out, "CP932", sjis->str, sjis->len);
-	g_string_free(sjis, TRUE);
-	return ok;
-}
-
-static bool sjis_append(GString *out, const char *in, size_t n)
-{
-	return conv_append(out, "CP932", in, n) ||
-	       conv_append(out, "SHIFT_JIS", in, n);
-}
-
-static bool eucjp_append(GString *out, const char *in, size_t n)
-{
-	return conv_append(out, "EUC-JP", in, n) ||
-	       conv_append(out, "EUC-JP-MS", in, n);
-}
-
-/* Characters that betray a wrong guess: half-width katakana, private
- * use, C1 controls. */
-static size_t odd_chars(const GString *s)
-{
-	size_t count = 0;
-
-	for (const char *p = s->str; p < s->str + s->len; p = g_utf8_next_char(p)) {
-		gunichar c = g_utf8_get_char(p);
-
-		if ((c >= 0xff61 && c <= 0xff9f) || (c >= 0xe000 && c <= 0xf8ff) ||
-		    (c >= 0x80 && c <= 0x9f))
-			count++;
-	}
-	return count;
-}
-
-/* Bytes of unknown charset: the fallback chain of casenum.h. */
-static void decode_guess(GString *out, const char *in, size_t n)
-{
-	GString *sjis, *euc;
-	bool sjis_ok, euc_ok;
-
-	if (n == 0)
-		return;
-	if (memchr(in, 0x1b, n) != NULL && iso2022jp_append(out, in, n))
-		return;
-	if (utf8_valid(in, n)) {
-		g_string_append_len(out, in, (gssize)n);
-		return;
-	}
-	sjis = g_string_new(NULL);
-	euc = g_string_new(NULL);
-	sjis_ok = sjis_append(sjis, in, n);
-	/* a clean Shift_JIS reading cannot lose: ties go to Shift_JIS */
-	euc_ok = !(sjis_ok && odd_chars(sjis) == 0) && eucjp_append(euc, in, n);
-	if (sjis_ok && (!euc_ok || odd_chars(sjis) <= odd_chars(euc))) {
-		g_string_append_len(out, sjis->str, (gssize)sjis->len);
-	} else if (euc_ok) {
-		g_string_append_len(out, euc->str, (gssize)euc->len);
-	} else {
-		/* NUL stays a control character (a space later), not U+FFFD */
-		char *copy = g_memdup2(in, n), *valid;
-
-		for (size_t i = 0; i < n; i++)
-			if (copy[i] == '\0')
-				copy[i] = ' ';
-		valid = g_utf8_make_valid(copy, (gssize)n);
-		g_string_append(out, valid);
-		g_free(valid);
-		g_free(copy);
-	}
-	g_string_free(sjis, TRUE);
-	g_string_free(euc, TRUE);
-}
-
-/* Bytes labelled with charset: the label first, then the chain. */
-static void decode_labelled(GString *out, const char *label, const char *in,
-			    size_t n)
-{
-	switch (cs_classify(label)) {
-	case CS_ASCII:
-	case CS_UTF8:
-		if (memchr(in, 0x1b, n) == NULL && utf8_valid(in, n)) {
-			g_string_append_len(out, in, (gssize)n);
-			return;
-		}
-		break;
-	case CS_ISO2022JP:
-		if (iso2022jp_append(out, in, n))
-			return;
-		break;
-	case CS_SJIS:
-		if (sjis_append(out, in, n))
-			return;
-		break;
-	case CS_EUCJP:
-		if (eucjp_append(out, in, n))
-			return;
-		break;
-	case CS_OTHER:
-		if (label_is_common(label) && conv_append(out, label, in, n))
-			return;
-		break;
-	case CS_UNKNOWN:
-		break;
-	}
-	decode_guess(out, in, n);
-}
-
 /* --------------------------------------------------------- RFC 2047 */
 
 struct ew {
-	char charset[CHARSET_LABEL_MAX + 1]; /* without an RFC 2231 "*lang" */
+	char charset[EW_CHARSET_MAX + 1]; /* without an RFC 2231 "*lang" */
 	char encoding;                       /* 'B' or 'Q' */
 	const char *text;
 	size_t text_len;
@@ -682,10 +333,10 @@ static bool ew_parse(const char *s, size_t n, size_t i, struct ew *w)
 	size_t p = i + 2, cs = p, len;
 
 	while (p < n && s[p] != '?' && s[p] > ' ' && s[p] < 0x7f &&
-	       p - cs <= CHARSET_LABEL_MAX)
+	       p - cs <= EW_CHARSET_MAX)
 		p++;
 	len = p - cs;
-	if (len == 0 || len > CHARSET_LABEL_MAX || p + 2 >= n || s[p] != '?' ||
+	if (len == 0 || len > EW_CHARSET_MAX || p + 2 >= n || s[p] != '?' ||
 	    s[p + 2] != '?')
 		return false;
 	w->encoding = g_ascii_toupper(s[p + 1]);
@@ -708,7 +359,7 @@ static bool ew_parse(const char *s, size_t n, size_t i, struct ew *w)
 /* Encoded words of one charset waiting for conversion. */
 struct ew_run {
 	bool active;
-	char charset[CHARSET_LABEL_MAX + 1];
+	char charset[EW_CHARSET_MAX + 1];
 	char encoding;
 	gint b64_state;
 	guint b64_save;
@@ -719,8 +370,8 @@ static void run_flush(struct ew_run *run, GString *out)
 {
 	if (!run->active)
 		return;
-	decode_labelled(out, run->charset[0] != '\0' ? run->charset : NULL,
-			run->bytes->str, run->bytes->len);
+	charset_decode(out, run->charset, run->bytes->str, run->bytes->len,
+		       CHARSET_LOSSY_UTF8);
 	g_string_truncate(run->bytes, 0);
 	run->active = false;
 }
@@ -894,7 +545,8 @@ static char *decode_subject(const char *raw)
 		text = unfolded;
 	} else {
 		text = g_string_sized_new(unfolded->len);
-		decode_guess(text, unfolded->str, unfolded->len);
+		charset_decode(text, NULL, unfolded->str, unfolded->len,
+			       CHARSET_LOSSY_UTF8);
 		g_string_free(unfolded, TRUE);
 	}
 	if (strstr(text->str, "=?") != NULL) {
@@ -921,9 +573,8 @@ int casenum_parse_subject(const struct casenum_format *fmt, const char *raw,
 	if (out == NULL || raw == NULL ||
 	    casenum_format_check(fmt, NULL) != TDK_OK)
 		return TDK_EINVAL;
-	pin_converters();
 	out->decoded = decode_subject(raw);
-	norm = normalise(out->decoded, strlen(out->decoded));
+	norm = charset_nfkc(out->decoded, strlen(out->decoded));
 	tags = g_ptr_array_new();
 	out->case_number = scan_subject(fmt, norm, strlen(norm), tags);
 	out->n_foreign_tags = tags->len;
@@ -1014,7 +665,7 @@ int casenum_find_in_body(const struct casenum_format *fmt, const char *text,
 		while (end < len && text[end] != '\n' && text[end] != '\r')
 			end++;
 		valid = g_utf8_make_valid(text + i, (gssize)(end - i));
-		norm = normalise(valid, strlen(valid));
+		norm = charset_nfkc(valid, strlen(valid));
 		*case_number = body_line_scan(fmt, norm, strlen(norm));
 		g_free(norm);
 		g_free(valid);

@@ -55,11 +55,11 @@
  * GMime must have been initialised (g_mime_init()) by the program.
  * Everything returned is heap-allocated (GLib allocator) and released with
  * casenum_subject_clear() or casenum_strv_free(). The functions are
- * thread-safe. The only process-wide state: the first
- * casenum_parse_subject() opens one iconv descriptor per Japanese charset
- * and keeps it (unused) for the life of the process, because glibc
- * otherwise unloads and reloads the converter modules when charsets
- * alternate (20 times slower).
+ * thread-safe. The only process-wide state is charset.c's: the first
+ * Subject that needs converting opens one iconv descriptor per Japanese
+ * charset and keeps it (unused) for the life of the process, because
+ * glibc otherwise unloads and reloads the converter modules when charsets
+ * alternate (20 times slower; see charset.h).
  */
 #ifndef TODOKE_CASENUM_H
 #define TODOKE_CASENUM_H

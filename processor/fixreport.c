@@ -20,7 +20,8 @@
 
 #include <glib.h>
 
-#define STREAM_SAFE_RUN 30    /* combining marks kept in a row before NFKC */
+#include "charset.h"
+
 #define TITLE_MAX_CHARS 40    /* a longer line is prose, not a title */
 #define TITLE_MAX_CHARS_EN 80
 #define KIND_GAP_MAX 8        /* characters between ページ and 削除 */
@@ -81,38 +82,11 @@ static bool is_blank_n(const char *s, size_t n)
 
 /* -------------------------------------------------------------- lines */
 
-/*
- * NFKC of one valid UTF-8 line, tabs made spaces. Runs of combining marks
- * are first cut to STREAM_SAFE_RUN (g_utf8_normalize sorts them with a
- * quadratic sort).
- */
+/* NFKC of one valid UTF-8 line (charset_nfkc), tabs made spaces. */
 static char *normalise_line(const char *s, size_t n)
 {
-	GString *safe = g_string_sized_new(n);
-	const char *p, *end = s + n;
-	int run = 0;
-	char *norm;
+	char *norm = charset_nfkc(s, n);
 
-	for (p = s; p < end; p = g_utf8_next_char(p)) {
-		gunichar c = g_utf8_get_char(p);
-
-		if (c < 0x80) {
-			run = 0;
-			g_string_append_c(safe, c == '\t' ? ' ' : (char)c);
-			continue;
-		}
-		if (g_unichar_combining_class(c) != 0) {
-			if (++run > STREAM_SAFE_RUN)
-				continue;
-		} else {
-			run = 0;
-		}
-		g_string_append_len(safe, p, g_utf8_next_char(p) - p);
-	}
-	norm = g_utf8_normalize(safe->str, (gssize)safe->len, G_NORMALIZE_NFKC);
-	if (norm == NULL)
-		return g_string_free(safe, FALSE);
-	g_string_free(safe, TRUE);
 	for (char *q = norm; *q != '\0'; q++)
 		if (*q == '\t')
 			*q = ' ';

@@ -19,9 +19,10 @@
  * parts; the desk asks for plain text), other text/ subtypes, everything
  * else.
  *
- * Charsets: the part's charset label is tried first (UTF-8/US-ASCII,
- * ISO-2022-JP, Shift_JIS and its aliases read as Windows-31J, EUC-JP, and
- * a short list of other charsets mail really uses). A missing, unknown or
+ * Charsets (the chain of charset.h, with CHARSET_LOSSY_FEWEST): the
+ * part's charset label is tried first (UTF-8/US-ASCII, ISO-2022-JP,
+ * Shift_JIS and its aliases read as Windows-31J, EUC-JP, and a short list
+ * of other charsets mail really uses). A missing, unknown or
  * lying label falls back to a guess: text with an ESC byte as ISO-2022-JP
  * (7-bit, so it would also pass as UTF-8 and must be tried first), then
  * UTF-8 if valid, then Shift_JIS (Windows-31J) or EUC-JP (when both
@@ -51,9 +52,9 @@
  * Everything returned is allocated with the GLib allocator; mailtext_free()
  * releases a struct mailtext and all it holds, mailtext_joined()'s result
  * is released with g_free(). Thread-safe; the only process-wide state is
- * one iconv descriptor per Japanese charset, opened on first use and kept
- * (unused) for the life of the process so glibc does not unload and reload
- * the converter modules.
+ * charset.c's: one iconv descriptor per Japanese charset, opened on first
+ * use and kept (unused) for the life of the process so glibc does not
+ * unload and reload the converter modules (see charset.h).
  */
 #ifndef TODOKE_MAILTEXT_H
 #define TODOKE_MAILTEXT_H

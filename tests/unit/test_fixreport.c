@@ -16,7 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../processor/fixreport.h"
+#include "fixreport.h"
 
 static char *fixture(const char *name)
 {

@@ -12,8 +12,8 @@
 #include <gmime/gmime.h>
 #include <string.h>
 
-#include "../../processor/fixreport.h"
-#include "../../processor/mailtext.h"
+#include "fixreport.h"
+#include "mailtext.h"
 
 #define BIG (1u << 20)
 
