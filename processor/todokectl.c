@@ -25,6 +25,7 @@ static const struct {
 	{ "calendar", ctl_calendar, "business days, holidays and deadlines" },
 	{ "case", ctl_case, "one case: state, parties, clocks, counts" },
 	{ "cases", ctl_cases, "list cases (by state, or overdue)" },
+	{ "commands", ctl_commands, "staff command mail: applied, refused, dropped" },
 	{ "config", ctl_config, "print the effective configuration" },
 	{ "do", ctl_do, "apply staff commands (all or nothing)" },
 	{ "outbox", ctl_outbox, "the notices the desk is to send" },
