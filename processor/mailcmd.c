@@ -418,17 +418,26 @@ int mailcmd_signed_text(const struct spool_entry *e, bool inside_encryption,
 
 /* ------------------------------------------------------------ lines */
 
-static bool is_stop_word(const char *line)
+/* "--" alone, or a line whose first word is a stop word ("Thanks!",
+ * "thank you", "quit."): no command verb is one. */
+static bool is_stop_line(const char *line)
 {
-	static const char *const words[] = { "thanks", "thank you", "quit", "stop",
-					     NULL };
+	static const char *const words[] = { "thanks", "thank", "thankyou", "quit",
+					     "stop", NULL };
+	size_t n = 0;
 
 	while (*line == ' ' || *line == '\t')
 		line++;
+	if (strcmp(line, "--") == 0)
+		return true;
+	while (g_ascii_isalpha(line[n]))
+		n++;
+	if (n == 0 || g_ascii_isalnum(line[n]) || line[n] == '#')
+		return false;
 	for (const char *const *w = words; *w != NULL; w++)
-		if (g_ascii_strcasecmp(line, *w) == 0)
+		if (strlen(*w) == n && g_ascii_strncasecmp(line, *w, n) == 0)
 			return true;
-	return strcmp(line, "--") == 0;
+	return false;
 }
 
 char **mailcmd_command_lines(const char *text, size_t **linenos, bool *stopped)
@@ -457,7 +466,7 @@ char **mailcmd_command_lines(const char *text, size_t **linenos, bool *stopped)
 			;
 		if (*first == '\0' || *first == '#' || *first == '>')
 			continue;
-		if (is_stop_word(line)) {
+		if (is_stop_line(line)) {
 			*stopped = true;
 			break;
 		}

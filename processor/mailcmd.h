@@ -52,8 +52,9 @@
  * Command lines, from the signed text: a byte-order mark is skipped;
  * lines starting with ">" (quoted text, after optional blanks) and with
  * "#", and blank lines are skipped; a line "--" (a mail signature
- * separator, trailing blanks ignored) or a stop word alone on its line
- * ("thanks", "thank you", "quit", "stop", any case) ends the commands.
+ * separator, trailing blanks ignored) or a line whose first word is a
+ * stop word ("thanks", "thank", "quit", "stop", any case: "Thanks!",
+ * "thank you, Alice") ends the commands.
  * Each other line is one command of command.h. A command whose first
  * token after the verb is not a case number (does not start with the
  * configured prefix) gets the default case inserted there: the case

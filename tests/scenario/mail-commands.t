@@ -72,7 +72,7 @@ accept $C1 web
 set $C1 url https://www1.example.co.jp/
 party $C1 operator info@example.co.jp
 send $C1 stage1
-thanks
+Thanks, Alice
 close $C2 fixed
 EOF2
 tap_ok "the signed mail is spooled" feed good $CTL alice@desk.example

@@ -322,8 +322,21 @@ static void command_lines(void **state)
 	g_strfreev(lines);
 	g_free(linenos);
 
-	lines = mailcmd_command_lines("thanks for the fix\nhold IPA#1", &linenos, &stopped);
-	assert_int_equal(g_strv_length(lines), 2); /* not a stop word alone */
+	lines = mailcmd_command_lines("hold IPA#1\nThanks!\nclose IPA#1 fixed", &linenos, &stopped);
+	assert_int_equal(g_strv_length(lines), 1);
+	assert_true(stopped);
+	g_strfreev(lines);
+	g_free(linenos);
+
+	lines = mailcmd_command_lines("hold IPA#1\nthank you, Alice\nclose IPA#1 fixed",
+				      &linenos, &stopped);
+	assert_int_equal(g_strv_length(lines), 1);
+	g_strfreev(lines);
+	g_free(linenos);
+
+	/* Words that only begin like a stop word are commands (or errors). */
+	lines = mailcmd_command_lines("stopped IPA#1\nquit2\nthanks#1\n--x", &linenos, &stopped);
+	assert_int_equal(g_strv_length(lines), 4);
 	assert_false(stopped);
 	g_strfreev(lines);
 	g_free(linenos);
