@@ -31,6 +31,7 @@ static const char *const level_choices[] = { "debug", "info", "warning",
 
 static const char *const after_capture_choices[] = { "deliver", "discard",
 						     NULL };
+static const char *const subject_case_choices[] = { "signed", "any", NULL };
 
 #define MIB (1024LL * 1024LL)
 
@@ -147,6 +148,22 @@ static const struct conf_spec tdk_table[] = {
 	  .offset = offsetof(struct tdk_config, processor_batch),
 	  .default_value = "1000", .min = 1, .max = 100000,
 	  .summary = "most spool entries or timers applied between checks for signals" },
+	{ .path = "staff.keys", .type = CONF_CUSTOM,
+	  .summary = "OpenPGP keys that may sign staff commands, with address and role" },
+	{ .path = "staff.lead_only", .type = CONF_CUSTOM,
+	  .summary = "command verbs only keys of the lead role may use" },
+	{ .path = "staff.signature_window_past", .type = CONF_INT,
+	  .offset = offsetof(struct tdk_config, staff_window_past),
+	  .default_value = "259200", .min = 60, .max = 30 * 86400,
+	  .summary = "how old a command signature may be, in seconds" },
+	{ .path = "staff.signature_window_future", .type = CONF_INT,
+	  .offset = offsetof(struct tdk_config, staff_window_future),
+	  .default_value = "300", .min = 0, .max = 86400,
+	  .summary = "how far ahead of the processor's clock a signature may be, in seconds" },
+	{ .path = "staff.subject_case", .type = CONF_ENUM,
+	  .offset = offsetof(struct tdk_config, staff_subject_case),
+	  .default_value = "signed", .choices = subject_case_choices,
+	  .summary = "whose Subject gives the default case: a signed one, or any" },
 };
 
 const struct conf_spec *conf_table(size_t *n_specs)
@@ -500,6 +517,8 @@ int conf_load(const char *file, const char *const *overrides,
 	rc = conf_engine_load(tdk_table, sizeof tdk_table / sizeof tdk_table[0],
 			      config, file != NULL ? &cfg : NULL, file, overrides,
 			      n_overrides, err);
+	if (rc == TDK_OK)
+		rc = conf_staff_load(file != NULL ? &cfg : NULL, file, config, err);
 	if (rc != TDK_OK)
 		goto out;
 	config->source = file != NULL ? strdup(file) : NULL;
@@ -523,6 +542,7 @@ void conf_free(const struct tdk_config *config)
 		return;
 	conf_engine_release(tdk_table, sizeof tdk_table / sizeof tdk_table[0],
 			    mutable_config);
+	conf_staff_release(mutable_config);
 	free((char *)mutable_config->source);
 	free(mutable_config);
 }

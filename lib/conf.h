@@ -57,6 +57,15 @@ void conf_engine_format(const struct conf_spec *spec, const void *record,
 /* Reads a libconfig file; a syntax error becomes "file:line: message". */
 int conf_read_file(config_t *cfg, const char *file, tdk_err *err);
 
+/* A key that may sign staff commands (staff.keys, conf_staff.c). */
+enum tdk_staff_role { TDK_STAFF_ROLE_STAFF = 1, TDK_STAFF_ROLE_LEAD };
+
+struct tdk_staff_key {
+	char *fingerprint;         /* primary key: 40 or 64 upper-case hex digits */
+	char *address;             /* where transcripts go */
+	enum tdk_staff_role role;
+};
+
 /* todoke's configuration. */
 struct tdk_config {
 	const char *source; /* the file read, or NULL for built-in defaults */
@@ -88,6 +97,14 @@ struct tdk_config {
 	long long poll_interval_ms;
 	long long processor_batch;
 	long long decrypt_retry_hours;
+	long long staff_window_past;     /* seconds a signature may be old */
+	long long staff_window_future;   /* seconds it may be ahead */
+	char *staff_subject_case;        /* "signed" or "any" */
+	/* Lists, read by conf_staff.c (CONF_CUSTOM in the table): */
+	struct tdk_staff_key *staff_keys;
+	size_t n_staff_keys;
+	char **staff_lead_only;          /* verb names, NULL-terminated */
+	size_t n_staff_lead_only;
 };
 
 /* file may be NULL: built-in defaults plus overrides. */
@@ -95,5 +112,33 @@ int conf_load(const char *file, const char *const *overrides,
 	      size_t n_overrides, const struct tdk_config **out, tdk_err *err);
 void conf_free(const struct tdk_config *config);
 const struct conf_spec *conf_table(size_t *n_specs);
+/* The value of one setting of a loaded tdk_config as text: the lists of
+ * the staff group in libconfig syntax, every other setting as
+ * conf_engine_format() gives it. */
+void conf_format(const struct tdk_config *config, const struct conf_spec *spec,
+		 char *buf, size_t len);
+
+/*
+ * The staff group's lists (conf_staff.c). conf_load() calls
+ * conf_staff_load() after the table is applied (cfg NULL: the defaults)
+ * and conf_free() calls conf_staff_release(). staff.keys is a list of
+ * groups { fingerprint = "..."; address = "..."; role = "staff"|"lead"; }
+ * (role defaults to "staff"; a fingerprint may hold spaces; no two items
+ * may name the same key); staff.lead_only a list of command verbs, by
+ * default close, hold, release and reopen.
+ */
+int conf_staff_load(const config_t *cfg, const char *file,
+		    struct tdk_config *config, tdk_err *err);
+void conf_staff_release(struct tdk_config *config);
+/* The command verbs staff.lead_only may name, NULL-terminated (the same
+ * names as command_verb_name() of the processor; a unit test checks). */
+const char *const *conf_staff_verbs(void);
+/* The staff key with this fingerprint (any case, spaces ignored), or NULL. */
+const struct tdk_staff_key *conf_staff_find(const struct tdk_config *config,
+					    const char *fingerprint);
+/* Whether verb is reserved for the lead role. */
+bool conf_staff_lead_only(const struct tdk_config *config, const char *verb);
+/* "staff" or "lead". */
+const char *conf_staff_role_name(enum tdk_staff_role role);
 
 #endif

@@ -30,7 +30,7 @@ int ctl_config(const struct ctl_env *env, int argc, char **argv)
 	const struct conf_spec *table = conf_table(&n_specs);
 	const struct conf_spec *selected[64];
 	size_t n_selected = 0;
-	char value[1024];
+	char value[8192];
 
 	if (argc == 1) {
 		for (size_t i = 0; i < n_specs && i < 64; i++)
@@ -50,8 +50,7 @@ int ctl_config(const struct ctl_env *env, int argc, char **argv)
 
 		json_builder_begin_object(builder);
 		for (size_t i = 0; i < n_selected; i++) {
-			conf_engine_format(selected[i], env->config, value,
-					   sizeof value);
+			conf_format(env->config, selected[i], value, sizeof value);
 			json_builder_set_member_name(builder, selected[i]->path);
 			json_builder_add_string_value(builder, value);
 		}
@@ -60,7 +59,7 @@ int ctl_config(const struct ctl_env *env, int argc, char **argv)
 		return 0;
 	}
 	for (size_t i = 0; i < n_selected; i++) {
-		conf_engine_format(selected[i], env->config, value, sizeof value);
+		conf_format(env->config, selected[i], value, sizeof value);
 		printf("%s = %s\n", selected[i]->path, value);
 	}
 	return 0;

@@ -255,10 +255,9 @@ static int apply_one(struct engine *eng, uint64_t id, int64_t now,
 		}
 	}
 	if (e->classification == SPOOL_COMMAND) {
-		/* Applied by the mail-command module; kept until then. */
-		stats->deferred++;
+		rc = engine_command_mail(eng, e, now, stats, err);
 		spool_entry_free(e);
-		return TDK_OK;
+		return rc;
 	}
 	rc = store_begin(eng->store, true, &txn, err);
 	if (rc != TDK_OK) {

@@ -4,7 +4,8 @@
  * Owns: the desk's loaded policy (config, rules, calendar), the open case
  * store and intake spool, and the steps the daemon (and todokectl do)
  * repeat: consume spool entries exactly once, fire due timers, produce
- * the daily digest, apply staff commands. Each step runs in store
+ * the daily digest, apply staff commands (typed, or by signed mail:
+ * engine_mailcmd.c). Each step runs in store
  * transactions it commits itself; the caller passes the injected time.
  *
  * Exactly once: an entry's id is recorded as consumed in the same store
@@ -61,7 +62,7 @@ void engine_close(struct engine *eng);
 struct engine_stats {
 	size_t applied;     /* spool entries applied to cases */
 	size_t skipped;     /* already consumed: only deleted */
-	size_t deferred;    /* left in the spool (storage trouble, commands) */
+	size_t deferred;    /* left in the spool (storage trouble) */
 	size_t quarantined; /* spool records that did not decode */
 	size_t fired;       /* timers acted on */
 	bool digest;        /* a digest was produced */
@@ -79,6 +80,17 @@ int engine_digest(struct engine *eng, int64_t now, struct engine_stats *stats,
 		  tdk_err *err);
 /* The earliest armed timer, or TDK_ENOENT. */
 int engine_next_due(struct engine *eng, int64_t *due, tdk_err *err);
+
+/*
+ * A staff command mail (engine_mailcmd.c, mailcmd.h): authenticated by
+ * its one OpenPGP signature, checked against the replay record, its
+ * commands applied all or nothing as "staff:FPR", a transcript intent to
+ * the signer; or refused (with a transcript when a staff key signed,
+ * silently and counted otherwise). Consumed exactly once in the same
+ * transaction; a storage failure keeps it in the spool.
+ */
+int engine_command_mail(struct engine *eng, const struct spool_entry *e,
+			int64_t now, struct engine_stats *stats, tdk_err *err);
 
 /* Applies commands all-or-nothing, as actor, in one transaction. */
 int engine_commands(struct engine *eng, int64_t now, const char *actor,

@@ -36,6 +36,8 @@ struct flow {
 	struct casenum_format format;
 	int64_t now;
 	const char *actor;           /* who acts: "mail", "timer", "staff:FPR" */
+	uint64_t spool_id;           /* the mail commands came in, for their */
+	const char *message_id;      /* events (0 and NULL: typed locally) */
 	tdk_err *err;
 	/* personal data to write before the commit: number -> struct pii_rec */
 	GHashTable *pii_pending;
@@ -67,6 +69,17 @@ int flow_apply_entry(struct flow *f, const struct spool_entry *e);
 
 /* Validates and applies one staff command. */
 int flow_apply_command(struct flow *f, const struct command *cmd);
+
+/* Records in case number's event log that a signed command mail changed
+ * it ("command-mail", with f->spool_id and f->message_id); text says by
+ * whom and what. */
+int flow_command_mail(struct flow *f, uint64_t number, const char *text);
+
+/* Creates a notice intent for no case to one address of the desk's staff
+ * (audience "staff"), e.g. the transcript of a command mail; its
+ * Message-ID is set into *message_id (g_free) when that is not NULL. */
+int flow_desk_notice(struct flow *f, const char *notice, const char *to,
+		     const char *detail, char **message_id);
 
 /* Acts on a timer that fell due (its case's clock). */
 int flow_fire(struct flow *f, const struct store_timer *tm);

@@ -543,8 +543,22 @@ int flow_apply_command(struct flow *f, const struct command *cmd)
 	if (rc == TDK_OK) {
 		g_autofree char *line = command_to_text(cmd);
 
-		rc = flow_event(f, c, "command", 0, NULL, "%s", line);
+		rc = flow_event(f, c, "command", f->spool_id, f->message_id, "%s", line);
 	}
+	if (rc == TDK_OK)
+		rc = flow_save(f, c);
+	case_free(c);
+	return rc;
+}
+
+int flow_command_mail(struct flow *f, uint64_t number, const char *text)
+{
+	struct case_rec *c = NULL;
+	int rc = flow_load(f, number, &c);
+
+	if (rc == TDK_OK)
+		rc = flow_event(f, c, "command-mail", f->spool_id, f->message_id,
+				"%s", text);
 	if (rc == TDK_OK)
 		rc = flow_save(f, c);
 	case_free(c);

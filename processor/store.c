@@ -22,10 +22,10 @@
 #define MSGID_KEY_MAX 400 /* longer ids are keyed by their SHA-256 */
 
 enum { DB_CASES, DB_EVENTS, DB_TIMERS, DB_MSGIDS, DB_CONSUMED, DB_OUTBOX,
-       DB_ATTENTION, DB_QUARANTINE, DB_META, DB_COUNT };
+       DB_ATTENTION, DB_QUARANTINE, DB_META, DB_REPLAY, DB_COUNT };
 static const char *const db_names[DB_COUNT] = {
 	"cases", "events", "timers", "msgids", "consumed", "outbox",
-	"attention", "quarantine", "meta",
+	"attention", "quarantine", "meta", "replay",
 };
 
 struct store {
@@ -926,6 +926,179 @@ int store_attention_foreach(struct store_txn *t, uint64_t after,
 {
 	return foreach_id(t, DB_ATTENTION, after, (decode_fn)attention_item_decode,
 			  (item_fn)fn, (free_fn)attention_item_free, ctx, err);
+}
+
+/* ------------------------------------------------------------- replay */
+
+/*
+ * Keys: kind byte + key (a digest, or a Message-ID as msgids keys it)
+ * -> accepted (8) + expires (8) + spool id (8), big-endian; and the
+ * expiry index "x" + expires (8, offset like the timers) + that key ->
+ * nothing, so that pruning reads only what has expired.
+ */
+#define REPLAY_KEY_MAX (1 + MSGID_KEY_MAX)
+#define REPLAY_VALUE_LEN 24
+
+static int replay_key(enum store_replay_kind kind, const void *key, size_t len,
+		      uint8_t *out, size_t *out_len, tdk_err *err)
+{
+	if (key == NULL || len == 0)
+		return tdk_err_set(err, TDK_EINVAL, "empty replay key");
+	out[0] = (uint8_t)kind;
+	if (kind == STORE_REPLAY_MESSAGE_ID) {
+		g_autofree char *text = g_strndup(key, len);
+
+		*out_len = 1 + msgid_key(text, out + 1, MSGID_KEY_MAX);
+	} else if (kind == STORE_REPLAY_SIGNATURE && len <= MSGID_KEY_MAX) {
+		memcpy(out + 1, key, len);
+		*out_len = 1 + len;
+	} else {
+		return tdk_err_set(err, TDK_EINVAL, "bad replay key");
+	}
+	return TDK_OK;
+}
+
+static void replay_index_key(const uint8_t *key, size_t len, int64_t expires,
+			     uint8_t *out)
+{
+	out[0] = 'x';
+	put_be64(out + 1, (uint64_t)expires ^ (UINT64_C(1) << 63));
+	memcpy(out + 9, key, len);
+}
+
+int store_replay_get(struct store_txn *t, enum store_replay_kind kind,
+		     const void *key, size_t len, struct store_replay *out,
+		     tdk_err *err)
+{
+	uint8_t kbuf[REPLAY_KEY_MAX];
+	size_t klen;
+	MDB_val k, v;
+	int rc = replay_key(kind, key, len, kbuf, &klen, err);
+
+	if (rc != TDK_OK)
+		return rc;
+	k.mv_size = klen;
+	k.mv_data = kbuf;
+	rc = mdb_get(t->txn, t->st->dbi[DB_REPLAY], &k, &v);
+	if (rc == MDB_NOTFOUND)
+		return TDK_ENOENT;
+	if (rc != 0)
+		return fail(t->st, rc, "reading the replay record", err);
+	if (v.mv_size != REPLAY_VALUE_LEN)
+		return tdk_err_set(err, TDK_ECORRUPT, "damaged replay record");
+	if (out != NULL) {
+		out->accepted = (int64_t)get_be64(v.mv_data);
+		out->expires = (int64_t)get_be64((const uint8_t *)v.mv_data + 8);
+		out->spool_id = get_be64((const uint8_t *)v.mv_data + 16);
+	}
+	return TDK_OK;
+}
+
+int store_replay_put(struct store_txn *t, enum store_replay_kind kind,
+		     const void *key, size_t len, const struct store_replay *r,
+		     tdk_err *err)
+{
+	uint8_t kbuf[REPLAY_KEY_MAX], ibuf[9 + REPLAY_KEY_MAX], value[REPLAY_VALUE_LEN];
+	struct store_replay old;
+	size_t klen;
+	MDB_val k, v = { sizeof value, value }, ik, iv = { 0, (void *)"" };
+	int rc = replay_key(kind, key, len, kbuf, &klen, err);
+
+	if (rc != TDK_OK)
+		return rc;
+	rc = store_replay_get(t, kind, key, len, &old, err);
+	if (rc == TDK_OK && old.expires != r->expires) {
+		replay_index_key(kbuf, klen, old.expires, ibuf);
+		ik.mv_size = 9 + klen;
+		ik.mv_data = ibuf;
+		rc = mdb_del(t->txn, t->st->dbi[DB_REPLAY], &ik, NULL);
+		if (rc != 0 && rc != MDB_NOTFOUND)
+			return fail(t->st, rc, "updating the replay record", err);
+	} else if (rc != TDK_OK && rc != TDK_ENOENT) {
+		return rc;
+	}
+	put_be64(value, (uint64_t)r->accepted);
+	put_be64(value + 8, (uint64_t)r->expires);
+	put_be64(value + 16, r->spool_id);
+	k.mv_size = klen;
+	k.mv_data = kbuf;
+	replay_index_key(kbuf, klen, r->expires, ibuf);
+	ik.mv_size = 9 + klen;
+	ik.mv_data = ibuf;
+	rc = mdb_put(t->txn, t->st->dbi[DB_REPLAY], &k, &v, 0);
+	if (rc == 0)
+		rc = mdb_put(t->txn, t->st->dbi[DB_REPLAY], &ik, &iv, 0);
+	return rc != 0 ? fail(t->st, rc, "writing the replay record", err) : TDK_OK;
+}
+
+int store_replay_prune(struct store_txn *t, int64_t now, size_t max,
+		       size_t *pruned, tdk_err *err)
+{
+	uint8_t first[9];
+	MDB_cursor *cur;
+	MDB_val k = { 1, first }, v;
+	size_t n = 0;
+	int rc;
+
+	first[0] = 'x';
+	rc = mdb_cursor_open(t->txn, t->st->dbi[DB_REPLAY], &cur);
+	if (rc != 0)
+		return fail(t->st, rc, "pruning the replay record", err);
+	for (rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE); rc == 0 && n < max;
+	     rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE)) {
+		const uint8_t *kp = k.mv_data;
+		uint8_t copy[REPLAY_KEY_MAX];
+		MDB_val entry = { k.mv_size - 9, copy };
+
+		if (k.mv_size < 10 || k.mv_size - 9 > sizeof copy || kp[0] != 'x' ||
+		    (int64_t)(get_be64(kp + 1) ^ (UINT64_C(1) << 63)) > now)
+			break;
+		memcpy(copy, kp + 9, k.mv_size - 9);
+		rc = mdb_cursor_del(cur, 0);
+		if (rc != 0)
+			break;
+		rc = mdb_del(t->txn, t->st->dbi[DB_REPLAY], &entry, NULL);
+		if (rc != 0 && rc != MDB_NOTFOUND)
+			break;
+		rc = 0;
+		n++;
+		k.mv_size = 1;
+		k.mv_data = first;
+	}
+	mdb_cursor_close(cur);
+	if (pruned != NULL)
+		*pruned = n;
+	return rc != 0 && rc != MDB_NOTFOUND ? fail(t->st, rc, "pruning the replay record", err)
+					     : TDK_OK;
+}
+
+int store_replay_count(struct store_txn *t, size_t *signatures,
+		       size_t *message_ids, tdk_err *err)
+{
+	MDB_cursor *cur;
+	MDB_val k, v;
+	size_t s = 0, m = 0;
+	int rc = mdb_cursor_open(t->txn, t->st->dbi[DB_REPLAY], &cur);
+
+	if (rc != 0)
+		return fail(t->st, rc, "counting the replay record", err);
+	for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0;
+	     rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+		const uint8_t *kp = k.mv_data;
+
+		if (kp[0] == STORE_REPLAY_SIGNATURE)
+			s++;
+		else if (kp[0] == STORE_REPLAY_MESSAGE_ID)
+			m++;
+	}
+	mdb_cursor_close(cur);
+	if (rc != MDB_NOTFOUND)
+		return fail(t->st, rc, "counting the replay record", err);
+	if (signatures != NULL)
+		*signatures = s;
+	if (message_ids != NULL)
+		*message_ids = m;
+	return TDK_OK;
 }
 
 /* --------------------------------------------------------------- meta */

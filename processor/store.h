@@ -14,7 +14,12 @@
  *   attention  staff notice id (8 BE) -> staff notice (outbox.h)
  *   quarantine "db/" + key -> the raw bytes of a record that did not decode
  *   meta       "format", "next_case", "next_outbox", "next_attention",
- *              "calendar" (the fingerprint the timers were computed with)
+ *              "calendar" (the fingerprint the timers were computed with),
+ *              "mailcmd.*" (counters of staff command mail, engine_mailcmd.c)
+ *   replay     what a staff command mail may use only once: "s" + the
+ *              SHA-256 of its signature, "m" + its Message-ID -> accepted,
+ *              expires, spool id (8 + 8 + 8 BE); "x" + expires (8) + that
+ *              key -> "" (the index store_replay_prune walks)
  * Discoverer personal data lives apart, in a second environment in the
  * subdirectory "pii", so that it can be destroyed and compacted away.
  *
@@ -134,6 +139,32 @@ typedef int (*store_attention_fn)(const struct attention_item *item, void *ctx);
 /* Items with an id greater than after, in order. */
 int store_attention_foreach(struct store_txn *txn, uint64_t after,
 			    store_attention_fn fn, void *ctx, tdk_err *err);
+
+/* ---- replay: staff command signatures and Message-IDs, accepted once */
+enum store_replay_kind {
+	STORE_REPLAY_SIGNATURE = 's',  /* key: a digest (at most 400 bytes) */
+	STORE_REPLAY_MESSAGE_ID = 'm', /* key: the Message-ID without <> */
+};
+struct store_replay {
+	int64_t accepted;   /* when it was first seen */
+	int64_t expires;    /* when store_replay_prune may forget it */
+	uint64_t spool_id;  /* the spool entry that used it */
+};
+/* TDK_OK and *out (may be NULL) when known, TDK_ENOENT when not. */
+int store_replay_get(struct store_txn *txn, enum store_replay_kind kind,
+		     const void *key, size_t len, struct store_replay *out,
+		     tdk_err *err);
+/* Records (or replaces) it. */
+int store_replay_put(struct store_txn *txn, enum store_replay_kind kind,
+		     const void *key, size_t len, const struct store_replay *r,
+		     tdk_err *err);
+/* Forgets up to max records that expired at or before now, oldest first;
+ * *pruned (may be NULL) tells how many. */
+int store_replay_prune(struct store_txn *txn, int64_t now, size_t max,
+		       size_t *pruned, tdk_err *err);
+/* How many signatures and Message-IDs are remembered (either may be NULL). */
+int store_replay_count(struct store_txn *txn, size_t *signatures,
+		       size_t *message_ids, tdk_err *err);
 
 /* ---- meta text values */
 int store_meta_get(struct store_txn *txn, const char *key, char **value,

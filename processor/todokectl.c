@@ -26,6 +26,7 @@ static const struct {
 	{ "case", ctl_case, "one case: state, parties, clocks, counts" },
 	{ "check", ctl_check, "is the desk set up right, is its store sound" },
 	{ "cases", ctl_cases, "list cases (by state, or overdue)" },
+	{ "commands", ctl_commands, "staff command mail: applied, refused, dropped" },
 	{ "config", ctl_config, "print the effective configuration" },
 	{ "do", ctl_do, "apply staff commands (all or nothing)" },
 	{ "outbox", ctl_outbox, "the notices the desk is to send" },

@@ -280,6 +280,133 @@ static void example_file_lists_every_setting(void **state)
 	conf_free(config);
 }
 
+/* ------------------------------------------------------- staff group */
+
+static void staff_defaults(void **state)
+{
+	const struct tdk_config *config = NULL;
+	tdk_err err;
+
+	assert_int_equal(conf_load(NULL, NULL, 0, &config, &err), TDK_OK);
+	assert_int_equal(config->n_staff_keys, 0);
+	assert_int_equal(config->n_staff_lead_only, 4);
+	assert_true(conf_staff_lead_only(config, "close"));
+	assert_true(conf_staff_lead_only(config, "HOLD"));
+	assert_true(conf_staff_lead_only(config, "release"));
+	assert_true(conf_staff_lead_only(config, "reopen"));
+	assert_false(conf_staff_lead_only(config, "note"));
+	assert_int_equal(config->staff_window_past, 259200);
+	assert_int_equal(config->staff_window_future, 300);
+	assert_string_equal(config->staff_subject_case, "signed");
+	assert_null(conf_staff_find(config, "81291E614864BD4B40862A479F3A85E79FA9BE53"));
+	conf_free(config);
+}
+
+static void staff_keys_are_read(void **state)
+{
+	const struct tdk_config *config = NULL;
+	const struct conf_spec *table;
+	char buf[1024];
+	size_t n;
+	tdk_err err;
+
+	assert_int_equal(load_text(
+		"staff: {\n"
+		"  keys = (\n"
+		"    { fingerprint = \"8129 1e61 4864 BD4B 4086  2A47 9F3A 85E7 9FA9 BE53\";\n"
+		"      address = \"alice@desk.example\"; role = \"lead\"; },\n"
+		"    { fingerprint = \"42453D90E7541B863E94EC88D2416F570C99570C\";\n"
+		"      address = \"bob@desk.example\"; }\n"
+		"  );\n"
+		"  lead_only = [ \"close\", \"send\" ];\n"
+		"};\n", &err, &config),
+		TDK_OK);
+	assert_int_equal(config->n_staff_keys, 2);
+	assert_string_equal(config->staff_keys[0].fingerprint,
+			    "81291E614864BD4B40862A479F3A85E79FA9BE53");
+	assert_int_equal(config->staff_keys[0].role, TDK_STAFF_ROLE_LEAD);
+	assert_int_equal(config->staff_keys[1].role, TDK_STAFF_ROLE_STAFF);
+	assert_ptr_equal(conf_staff_find(config, "81291e614864bd4b40862a479f3a85e79fa9be53"),
+			 &config->staff_keys[0]);
+	assert_ptr_equal(conf_staff_find(config, "4245 3D90 E754 1B86 3E94 EC88 D241 6F57 0C99 570C"),
+			 &config->staff_keys[1]);
+	/* A key ID or a prefix is not the key. */
+	assert_null(conf_staff_find(config, "9F3A85E79FA9BE53"));
+	assert_null(conf_staff_find(config, "81291E614864BD4B40862A479F3A85E79FA9BE5"));
+	assert_null(conf_staff_find(config, NULL));
+	assert_true(conf_staff_lead_only(config, "send"));
+	assert_false(conf_staff_lead_only(config, "hold"));
+	table = conf_table(&n);
+	for (size_t i = 0; i < n; i++) {
+		if (strcmp(table[i].path, "staff.keys") == 0) {
+			conf_format(config, &table[i], buf, sizeof buf);
+			assert_string_equal(buf,
+				"( { fingerprint = \"81291E614864BD4B40862A479F3A85E79FA9BE53\"; "
+				"address = \"alice@desk.example\"; role = \"lead\"; }, "
+				"{ fingerprint = \"42453D90E7541B863E94EC88D2416F570C99570C\"; "
+				"address = \"bob@desk.example\"; role = \"staff\"; } )");
+		} else if (strcmp(table[i].path, "staff.lead_only") == 0) {
+			conf_format(config, &table[i], buf, sizeof buf);
+			assert_string_equal(buf, "[ \"close\", \"send\" ]");
+		}
+	}
+	conf_free(config);
+}
+
+static void staff_mistakes_name_the_line(void **state)
+{
+	static const struct {
+		const char *text;
+		int status;
+		const char *message;
+	} cases[] = {
+		{ "staff: {\n keys = \"x\";\n};\n", TDK_EINVAL,
+		  ":2: setting 'staff.keys' must be a list" },
+		{ "staff: {\n keys = ( \"x\" );\n};\n", TDK_EINVAL,
+		  ":2: each item of 'staff.keys' must be a group" },
+		{ "staff: {\n keys = ( {\n address = \"a@b.example\"; } );\n};\n",
+		  TDK_ENOENT, ":2: item of 'staff.keys' lacks 'fingerprint'" },
+		{ "staff: {\n keys = ( { fingerprint = \"81291E614864BD4B40862A479F3A85E79FA9BE53\"; } );\n};\n",
+		  TDK_ENOENT, ":2: item of 'staff.keys' lacks 'address'" },
+		{ "staff: {\n keys = ( { fingerprint = \"9F3A85E79FA9BE53\"; address = \"a@b.example\"; } );\n};\n",
+		  TDK_EINVAL, "fingerprint \"9F3A85E79FA9BE53\" must be 40 or 64 hex digits" },
+		{ "staff: {\n keys = ( { fingerprint = \"81291E614864BD4B40862A479F3A85E79FA9BE53\"; address = \"alice\"; } );\n};\n",
+		  TDK_EINVAL, "\"alice\" is not a mail address" },
+		{ "staff: {\n keys = ( { fingerprint = \"81291E614864BD4B40862A479F3A85E79FA9BE53\"; address = \"a@b.example\"; role = \"boss\"; } );\n};\n",
+		  TDK_EINVAL, "role is \"boss\", must be one of: staff, lead" },
+		{ "staff: {\n keys = ( { fingerprint = \"81291E614864BD4B40862A479F3A85E79FA9BE53\"; address = \"a@b.example\";\n colour = \"red\"; } );\n};\n",
+		  TDK_ENOENT, ":3: unknown setting 'colour' in an item of 'staff.keys'" },
+		{ "staff: {\n keys = ( { fingerprint = \"81291E614864BD4B40862A479F3A85E79FA9BE53\"; address = \"a@b.example\"; },\n"
+		  " { fingerprint = \"81291e614864bd4b40862a479f3a85e79fa9be53\"; address = \"c@b.example\"; } );\n};\n",
+		  TDK_EEXIST, ":3: staff.keys: key 81291E614864BD4B40862A479F3A85E79FA9BE53 is listed twice" },
+		{ "staff: {\n lead_only = [ \"close\",\n \"shut\" ];\n};\n", TDK_EINVAL,
+		  ":3: staff.lead_only: \"shut\" is not a command verb" },
+		{ "staff: {\n subject_case = \"maybe\";\n};\n", TDK_EINVAL,
+		  ":2: setting 'staff.subject_case' is \"maybe\", must be one of: signed, any" },
+		{ "staff: {\n signature_window_past = 10;\n};\n", TDK_ERANGE,
+		  ":2: setting 'staff.signature_window_past' is 10, must be between 60 and 2592000" },
+	};
+
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		tdk_err err;
+
+		assert_int_equal(load_text(cases[i].text, &err, NULL), cases[i].status);
+		if (strstr(err.text, cases[i].message) == NULL)
+			fail_msg("case %zu: '%s' does not contain '%s'", i, err.text,
+				 cases[i].message);
+	}
+}
+
+static void staff_lists_cannot_be_overridden(void **state)
+{
+	const char *const over[] = { "staff.keys=()" };
+	const struct tdk_config *config = NULL;
+	tdk_err err;
+
+	assert_int_equal(conf_load(NULL, over, 1, &config, &err), TDK_EINVAL);
+	assert_non_null(strstr(err.text, "cannot be given on the command line"));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -296,6 +423,10 @@ int main(void)
 		cmocka_unit_test(bad_overrides_are_refused),
 		cmocka_unit_test(bounds_and_required),
 		cmocka_unit_test(example_file_lists_every_setting),
+		cmocka_unit_test(staff_defaults),
+		cmocka_unit_test(staff_keys_are_read),
+		cmocka_unit_test(staff_mistakes_name_the_line),
+		cmocka_unit_test(staff_lists_cannot_be_overridden),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

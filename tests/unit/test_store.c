@@ -2,7 +2,7 @@
  * test_store.c - the case store: records round-trip, the timer index stays
  * in step with the clocks (armed, moved, disarmed by pause and stop),
  * a calendar change moves exactly the deadlines it touches, Message-ID
- * and consumed-entry maps, quarantine of a damaged record, the personal
+ * and consumed-entry maps, the replay record of staff command mail, quarantine of a damaged record, the personal
  * data store, and damaged bytes never crash the decoder.
  */
 #include <setjmp.h>
@@ -228,6 +228,83 @@ static void test_maps_and_events(void **state)
 	assert_int_equal(store_commit(txn, NULL), TDK_OK);
 }
 
+/* The replay record: each key once, found again across commits, and
+ * forgotten only after it expires, oldest first and at most max at once. */
+static void test_replay_record(void **state)
+{
+	struct fixture *fx = *state;
+	struct store_txn *txn;
+	struct store_replay r = { 0 }, got;
+	uint8_t sig[32], sig2[32];
+	g_autofree char *long_id = g_strnfill(1000, 'm');
+	size_t n = 0, s = 0, m = 0;
+
+	memset(sig, 0xA5, sizeof sig);
+	memset(sig2, 0x5A, sizeof sig2);
+	assert_int_equal(store_begin(fx->st, true, &txn, NULL), TDK_OK);
+	assert_int_equal(store_replay_get(txn, STORE_REPLAY_SIGNATURE, sig, sizeof sig,
+					  &got, NULL), TDK_ENOENT);
+	r.accepted = 100;
+	r.expires = 1000;
+	r.spool_id = 7;
+	assert_int_equal(store_replay_put(txn, STORE_REPLAY_SIGNATURE, sig, sizeof sig,
+					  &r, NULL), TDK_OK);
+	assert_int_equal(store_replay_put(txn, STORE_REPLAY_MESSAGE_ID, "a@b", 3, &r,
+					  NULL), TDK_OK);
+	r.expires = 2000;
+	r.spool_id = 8;
+	assert_int_equal(store_replay_put(txn, STORE_REPLAY_SIGNATURE, sig2, sizeof sig2,
+					  &r, NULL), TDK_OK);
+	assert_int_equal(store_replay_put(txn, STORE_REPLAY_MESSAGE_ID, long_id,
+					  strlen(long_id), &r, NULL), TDK_OK);
+	assert_int_equal(store_commit(txn, NULL), TDK_OK);
+
+	assert_int_equal(store_begin(fx->st, true, &txn, NULL), TDK_OK);
+	assert_int_equal(store_replay_get(txn, STORE_REPLAY_SIGNATURE, sig, sizeof sig,
+					  &got, NULL), TDK_OK);
+	assert_int_equal(got.accepted, 100);
+	assert_int_equal(got.expires, 1000);
+	assert_int_equal(got.spool_id, 7);
+	/* The kinds are apart: a digest is not a Message-ID. */
+	assert_int_equal(store_replay_get(txn, STORE_REPLAY_MESSAGE_ID, sig, sizeof sig,
+					  NULL, NULL), TDK_ENOENT);
+	assert_int_equal(store_replay_get(txn, STORE_REPLAY_MESSAGE_ID, long_id,
+					  strlen(long_id), &got, NULL), TDK_OK);
+	assert_int_equal(got.spool_id, 8);
+	assert_int_equal(store_replay_count(txn, &s, &m, NULL), TDK_OK);
+	assert_int_equal(s, 2);
+	assert_int_equal(m, 2);
+	/* Nothing has expired yet. */
+	assert_int_equal(store_replay_prune(txn, 999, 100, &n, NULL), TDK_OK);
+	assert_int_equal(n, 0);
+	/* At 1000 the first two expire; max 1 takes one of them. */
+	assert_int_equal(store_replay_prune(txn, 1000, 1, &n, NULL), TDK_OK);
+	assert_int_equal(n, 1);
+	assert_int_equal(store_replay_prune(txn, 1500, 100, &n, NULL), TDK_OK);
+	assert_int_equal(n, 1);
+	assert_int_equal(store_replay_get(txn, STORE_REPLAY_SIGNATURE, sig, sizeof sig,
+					  NULL, NULL), TDK_ENOENT);
+	assert_int_equal(store_replay_get(txn, STORE_REPLAY_MESSAGE_ID, "a@b", 3,
+					  NULL, NULL), TDK_ENOENT);
+	assert_int_equal(store_replay_get(txn, STORE_REPLAY_SIGNATURE, sig2, sizeof sig2,
+					  NULL, NULL), TDK_OK);
+	/* A record put again with a later expiry moves in the index. */
+	r.expires = 5000;
+	assert_int_equal(store_replay_put(txn, STORE_REPLAY_SIGNATURE, sig2, sizeof sig2,
+					  &r, NULL), TDK_OK);
+	assert_int_equal(store_replay_prune(txn, 4999, 100, &n, NULL), TDK_OK);
+	assert_int_equal(n, 1); /* the long Message-ID only */
+	assert_int_equal(store_replay_get(txn, STORE_REPLAY_SIGNATURE, sig2, sizeof sig2,
+					  NULL, NULL), TDK_OK);
+	assert_int_equal(store_replay_prune(txn, 5000, 100, &n, NULL), TDK_OK);
+	assert_int_equal(n, 1);
+	assert_int_equal(store_replay_count(txn, &s, &m, NULL), TDK_OK);
+	assert_int_equal(s + m, 0);
+	assert_int_equal(store_replay_put(txn, STORE_REPLAY_SIGNATURE, NULL, 0, &r, NULL),
+			 TDK_EINVAL);
+	assert_int_equal(store_commit(txn, NULL), TDK_OK);
+}
+
 static void test_damaged_record_is_quarantined(void **state)
 {
 	struct fixture *fx = *state;
@@ -312,6 +389,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_timers_follow_clocks, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_recompute_after_calendar_change, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_maps_and_events, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_replay_record, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_damaged_record_is_quarantined, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_personal_data, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_readonly_and_modes, setup, teardown),
