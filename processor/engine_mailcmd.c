@@ -188,6 +188,7 @@ static int apply_commands(struct run *r, tdk_err *err)
 
 		rc = flow_apply_command(&f, l->cmd);
 		if (rc != TDK_OK) {
+			flow_clear(&f);
 			if (storage_trouble(rc)) {
 				tdk_err_set(err, rc, "%s", cmd_err.text);
 				return rc;
@@ -200,6 +201,11 @@ static int apply_commands(struct run *r, tdk_err *err)
 		touch(r, l->cmd->case_number);
 	}
 	rc = record_touched(r, &f);
+	/* Every command passed: the discoverer's personal data they changed
+	 * is written now, before the cases are committed. */
+	if (rc == TDK_OK)
+		rc = flow_pii_flush(&f);
+	flow_clear(&f);
 	if (rc != TDK_OK) {
 		if (storage_trouble(rc)) {
 			tdk_err_set(err, rc, "%s", cmd_err.text);
