@@ -7,6 +7,7 @@
 #include <string.h>
 
 #define RECORD_TYPE "(ya{sv})"
+#define RECORD_SLACK 16
 
 #define FIELD(obj, f, type) ((type *)((char *)(obj) + (f)->offset))
 #define CFIELD(obj, f, type) ((type const *)((const char *)(obj) + (f)->offset))
@@ -182,8 +183,15 @@ int rec_unpack(const void *data, size_t len, uint8_t max_version,
 
 	if (len == 0)
 		return tdk_err_set(err, TDK_ECORRUPT, "empty record");
-	/* Copy: LMDB's pages are read-only and may move after the txn. */
-	bytes = g_bytes_new(data, len);
+	/* Copy: LMDB's pages are read-only and may move after the txn. The
+	 * copy has zeroed slack after its end: GLib 2.74's normal-form check
+	 * reads a byte past the end of some damaged records. */
+	{
+		guint8 *copy = g_malloc0(len + RECORD_SLACK);
+
+		memcpy(copy, data, len);
+		bytes = g_bytes_new_with_free_func(copy, len, g_free, copy);
+	}
 	record = g_variant_ref_sink(
 		g_variant_new_from_bytes(G_VARIANT_TYPE(RECORD_TYPE), bytes, FALSE));
 	g_bytes_unref(bytes);
