@@ -75,6 +75,7 @@ static const struct rec_field case_fields[] = {
 	{ "product", REC_STR, C(product) },
 	{ "vuln_type", REC_STR, C(vuln_type) },
 	{ "threat", REC_STR, C(threat) },
+	{ "description", REC_STR, C(description) },
 	{ "impact", REC_INT, C(impact) },
 	{ "verifiable", REC_INT, C(verifiable) },
 	{ "fix_kind", REC_INT, C(fix_kind) },

@@ -113,6 +113,7 @@ struct case_rec {
 	bool hold;           /* legal hold: personal data is kept */
 
 	char *title, *url, *product, *vuln_type, *threat;
+	char *description;   /* the problem as the detail notice tells it */
 	int impact;          /* enum rule_impact, 0 unset */
 	int verifiable;      /* 0 unset, 1 yes, 2 no */
 	int fix_kind;        /* enum fixreport_kind */

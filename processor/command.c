@@ -84,6 +84,7 @@ static const struct field_spec {
 	{ "product", FIELD_TEXT, NULL, 0, NULL },
 	{ "vuln-type", FIELD_TEXT, NULL, 0, NULL },
 	{ "threat", FIELD_TEXT, NULL, 0, NULL },
+	{ "description", FIELD_TEXT, NULL, 0, NULL },
 	{ "title", FIELD_TEXT, NULL, 0, NULL },
 	{ "impact", FIELD_ENUM, impact_names, G_N_ELEMENTS(impact_names),
 	  "priority, normal or simple" },
@@ -93,8 +94,8 @@ static const struct field_spec {
 	{ "check-wanted", FIELD_ENUM, yes_no, G_N_ELEMENTS(yes_no), "yes or no" },
 	{ "lang", FIELD_ENUM, lang_names, G_N_ELEMENTS(lang_names), "ja or en" },
 };
-#define FIELD_LIST "url, product, vuln-type, threat, title, impact, " \
-	"verifiable, fix-kind, check-wanted or lang"
+#define FIELD_LIST "url, product, vuln-type, threat, description, title, " \
+	"impact, verifiable, fix-kind, check-wanted or lang"
 
 /* Index (>= 1) of word among names[1..n-1], ignoring ASCII case; or 0. */
 static size_t find_name(const char *const *names, size_t n, const char *word)

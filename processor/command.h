@@ -49,9 +49,9 @@
  *            Stored in upper case without spaces.
  *   FIELD    url (http:// or https:// with a host; no whitespace, control
  *            characters, '"', '<', '>' or '\'); product, vuln-type,
- *            threat, title (a TEXT); impact priority|normal|simple;
- *            verifiable yes|no; fix-kind fix|workaround|page-deleted;
- *            check-wanted yes|no; lang ja|en.
+ *            threat, description, title (a TEXT); impact
+ *            priority|normal|simple; verifiable yes|no; fix-kind
+ *            fix|workaround|page-deleted; check-wanted yes|no; lang ja|en.
  *   CLOCK    investigation, fix, completion, contact, first-reply.
  *   PERIOD   as cal_period_parse() reads it: "20bd", "10d", "2w", "3M".
  *   EVENT    published, priority-provided, gov-notified,

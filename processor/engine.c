@@ -75,6 +75,8 @@ int engine_open(const struct tdk_config *config, unsigned flags,
 	eng->config = config;
 	rc = rules_load_dir(config->rules_dir, &eng->rules, err);
 	if (rc == TDK_OK)
+		rc = templates_load(config->rules_dir, &eng->templates, err);
+	if (rc == TDK_OK)
 		rc = rules_build_calendar(eng->rules, config->calendar_timezone,
 					  &eng->cal, err);
 	if (rc == TDK_OK)
@@ -120,6 +122,7 @@ void engine_close(struct engine *eng)
 	spool_close(eng->spool);
 	store_close(eng->store);
 	cal_free(eng->cal);
+	templates_free(eng->templates);
 	rules_free(eng->rules);
 	g_free(eng->calendar_fingerprint);
 	g_free(eng);

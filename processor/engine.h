@@ -1,12 +1,12 @@
 /*
  * engine.h - the processor's work loop, one step at a time.
  *
- * Owns: the desk's loaded policy (config, rules, calendar), the open case
- * store and intake spool, and the steps the daemon (and todokectl do)
- * repeat: consume spool entries exactly once, fire due timers, produce
- * the daily digest, apply staff commands (typed, or by signed mail:
- * engine_mailcmd.c). Each step runs in store
- * transactions it commits itself; the caller passes the injected time.
+ * Owns: the desk's loaded policy (config, rules, templates, calendar), the
+ * open case store and intake spool, and the steps the daemon (and
+ * todokectl do) repeat: consume spool entries exactly once, fire due
+ * timers, produce the daily digest, apply staff commands (typed, or by
+ * signed mail: engine_mailcmd.c). Each step runs in store transactions it
+ * commits itself; the caller passes the injected time.
  *
  * Exactly once: an entry's id is recorded as consumed in the same store
  * transaction as its case changes; the spool entry is deleted after that
@@ -34,10 +34,12 @@
 #include "spool.h"
 #include "status.h"
 #include "store.h"
+#include "template.h"
 
 struct engine {
 	const struct tdk_config *config; /* borrowed */
 	const struct rules *rules;
+	const struct templates *templates; /* rules_dir/templates, checked */
 	struct cal *cal;
 	struct store *store;
 	struct spool *spool;             /* NULL when opened without it */
@@ -52,8 +54,9 @@ enum engine_open_flags {
 	ENGINE_READONLY = 1 << 1,   /* the store read-only */
 };
 
-/* Loads the rules and calendar, opens the store (and spool). When the
- * calendar differs from the one the timers were computed with, every
+/* Loads the rules, the notice templates (a broken template fails like a
+ * broken rules file) and the calendar, opens the store (and spool). When
+ * the calendar differs from the one the timers were computed with, every
  * armed timer is recomputed (logged with the counts). */
 int engine_open(const struct tdk_config *config, unsigned flags,
 		struct engine **out, tdk_err *err);

@@ -179,6 +179,8 @@ static int cmd_set(struct flow *f, struct case_rec *c, const struct command *cmd
 		set_str(&c->vuln_type, v);
 	else if (strcmp(field, "threat") == 0)
 		set_str(&c->threat, v);
+	else if (strcmp(field, "description") == 0)
+		set_str(&c->description, v);
 	else if (strcmp(field, "title") == 0)
 		set_str(&c->title, v);
 	else if (strcmp(field, "impact") == 0)

@@ -278,6 +278,8 @@ static void set_cases(void **state)
 		  "クロスサイト・スクリプティング" },
 		{ "set IPA#7 threat Arbitrary script runs in the user's browser  ", "threat",
 		  "Arbitrary script runs in the user's browser" },
+		{ "set IPA#7 description \"Submitting <script> in the q field runs it\"",
+		  "description", "Submitting <script> in the q field runs it" },
 		{ "set IPA#7 title \"\\\"Login\\\" page XSS\"", "title", "\"Login\" page XSS" },
 		{ "set IPA#7 impact PRIORITY", "impact", "priority" },
 		{ "set IPA#7 impact normal", "impact", "normal" },
@@ -690,7 +692,8 @@ static void set_errors(void **state)
 {
 	expect_error("set IPA#1 colour red", TDK_EINVAL,
 		     "set: unknown field 'colour' (expected url, product, vuln-type, "
-		     "threat, title, impact, verifiable, fix-kind, check-wanted or lang)");
+		     "threat, description, title, impact, verifiable, fix-kind, "
+		     "check-wanted or lang)");
 	expect_error("set IPA#1", TDK_ESYNTAX, "set: missing field");
 	expect_error("set IPA#1 title", TDK_ESYNTAX, "set: missing value");
 	expect_error("set IPA#1 title \"\"", TDK_ESYNTAX, "set: missing value");

@@ -76,6 +76,7 @@ static struct case_rec *web_case(struct fixture *fx, struct store_txn *txn,
 	c->state = CS_DETAIL_SENT;
 	c->kind = CASE_KIND_WEB;
 	c->url = g_strdup("https://www.example.co.jp/");
+	c->description = g_strdup("検索欄のスクリプトが実行される");
 	case_party_add(c, ROLE_DISCOVERER, NULL, NULL, "ja", NULL, NULL, at(start));
 	case_party_add(c, ROLE_OPERATOR, "sec@example.co.jp", "運用者", "ja",
 		       "0123456789ABCDEF0123456789ABCDEF01234567", "東京都", at(start));
@@ -106,6 +107,7 @@ static void test_case_round_trip(void **state)
 	assert_int_equal(store_case_get(txn, 1, &back, NULL), TDK_OK);
 	assert_int_equal(back->state, CS_DETAIL_SENT);
 	assert_string_equal(back->url, "https://www.example.co.jp/");
+	assert_string_equal(back->description, "検索欄のスクリプトが実行される");
 	assert_int_equal(back->n_parties, 2);
 	assert_null(back->parties[0].address);
 	assert_string_equal(back->parties[1].name, "運用者");
