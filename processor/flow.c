@@ -144,6 +144,14 @@ static bool party_has_key(const struct case_rec *c, int party)
 	       c->parties[party].key != NULL;
 }
 
+/* The name the rules' notice lists use: every reminder is "reminder". */
+static const char *policy_name(const char *notice)
+{
+	if (g_str_has_prefix(notice, "reminder-") || g_str_has_suffix(notice, "-reminder"))
+		return "reminder";
+	return notice;
+}
+
 int flow_notice(struct flow *f, struct case_rec *c, const char *notice,
 		int party, const char *detail, int attempt)
 {
@@ -174,7 +182,7 @@ int flow_notice(struct flow *f, struct case_rec *c, const char *notice,
 		o.hold_reason = "a letter for staff to print and post";
 	} else if (party >= 0 && c->parties[party].role != ROLE_DISCOVERER &&
 		   !party_has_key(c, party) &&
-		   rules_hold_without_key(f->rules, notice)) {
+		   rules_hold_without_key(f->rules, policy_name(notice))) {
 		o.state = OUTBOX_HELD;
 		o.hold_reason = "no OpenPGP key for a notice with vulnerability details";
 	}
