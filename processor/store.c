@@ -117,8 +117,24 @@ static int open_dbs(struct store *st, tdk_err *err)
 	for (int i = 0; i < DB_COUNT && rc == 0; i++)
 		rc = mdb_dbi_open(txn, db_names[i], create, &st->dbi[i]);
 	if (rc == MDB_NOTFOUND) {
+		bool none = true;
+		MDB_dbi main_dbi;
+		MDB_cursor *cur;
+		MDB_val k, v;
+
+		/* Some databases, not all: a store of an older todoke, which
+		 * the processor completes when it opens it for writing. */
+		if (mdb_dbi_open(txn, NULL, 0, &main_dbi) == 0 &&
+		    mdb_cursor_open(txn, main_dbi, &cur) == 0) {
+			none = mdb_cursor_get(cur, &k, &v, MDB_FIRST) != 0;
+			mdb_cursor_close(cur);
+		}
 		mdb_txn_abort(txn);
-		return tdk_err_set(err, TDK_ENOENT, "no case store in %s", st->dir);
+		return none ? tdk_err_set(err, TDK_ENOENT, "no case store in %s", st->dir)
+			    : tdk_err_set(err, TDK_ESTATE,
+					  "the case store in %s was made by an older todoke; "
+					  "start todoke-processor once to bring it up to date",
+					  st->dir);
 	}
 	if (rc == 0) {
 		rc = mdb_get(txn, st->dbi[DB_META], &key, &val);
