@@ -100,6 +100,8 @@ struct tdk_config {
 	long long staff_window_past;     /* seconds a signature may be old */
 	long long staff_window_future;   /* seconds it may be ahead */
 	char *staff_subject_case;        /* "signed" or "any" */
+	char *outbound_sendmail;
+	long long outbound_max_tries;
 	/* Lists, read by conf_staff.c (CONF_CUSTOM in the table): */
 	struct tdk_staff_key *staff_keys;
 	size_t n_staff_keys;

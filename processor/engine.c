@@ -3,6 +3,7 @@
  * apply commands (see engine.h).
  */
 #include "engine.h"
+#include "sign.h"
 #include "flow.h"
 #include "log.h"
 
@@ -117,6 +118,7 @@ void engine_close(struct engine *eng)
 	if (eng == NULL)
 		return;
 	pgp_free(eng->pgp);
+	sign_free(eng->signer);
 	if (eng->retry_at != NULL)
 		g_hash_table_destroy(eng->retry_at);
 	spool_close(eng->spool);

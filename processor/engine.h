@@ -47,6 +47,7 @@ struct engine {
 	struct pgp *pgp;                 /* retries deferred decryptions */
 	struct intake_config intake;
 	GHashTable *retry_at;            /* spool id -> next decryption retry */
+	struct signer *signer;           /* the desk key (deliver.c), lazily */
 };
 
 enum engine_open_flags {
@@ -69,6 +70,9 @@ struct engine_stats {
 	size_t quarantined; /* spool records that did not decode */
 	size_t fired;       /* timers acted on */
 	bool digest;        /* a digest was produced */
+	size_t sent;        /* notices handed to sendmail */
+	size_t deferred_notices; /* notices sendmail did not take, for now */
+	size_t failed;      /* notices failed (permanently, or out of tries) */
 };
 
 /* Applies up to max spool entries. A storage failure stops the step
@@ -81,6 +85,16 @@ int engine_tick(struct engine *eng, int64_t now, size_t max,
 /* The staff digest, if due. */
 int engine_digest(struct engine *eng, int64_t now, struct engine_stats *stats,
 		  tdk_err *err);
+/*
+ * Delivers up to max queued (and due deferred) notice intents through
+ * outbound.sendmail (deliver.c): each is checked against its case's
+ * parties, capped per recipient per day, rendered, signed (encrypted to
+ * the recipient's key when known), stored, then handed over; the outcome
+ * is recorded (sent, deferred with backoff, failed with staff attention).
+ * Nothing is done when outbound.sendmail is empty.
+ */
+int engine_deliver(struct engine *eng, int64_t now, size_t max,
+		   struct engine_stats *stats, tdk_err *err);
 /* The earliest armed timer, or TDK_ENOENT. */
 int engine_next_due(struct engine *eng, int64_t *due, tdk_err *err);
 

@@ -514,6 +514,16 @@ static int bounce(struct flow *f, const struct spool_entry *e)
 	else if (rc == TDK_OK && hard)
 		rc = flow_attention(f, c, "bounce", "notice %s to the %s bounced",
 				    o->notice, o->audience);
+	/* The notice's delivery to that recipient failed: staff see it in
+	 * the outbox. */
+	if (rc == TDK_OK && hard) {
+		g_free(o->state);
+		o->state = g_strdup(OUTBOX_BOUNCED);
+		g_free(o->hold_reason);
+		o->hold_reason = g_strdup("a bounce came back");
+		o->updated = f->now;
+		rc = store_outbox_put(f->txn, o, f->err);
+	}
 	if (rc == TDK_OK)
 		rc = flow_save(f, c);
 	case_free(c);

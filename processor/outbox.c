@@ -25,6 +25,11 @@ static const struct rec_field outbox_fields[] = {
 	{ "attempt", REC_INT, O(attempt) },
 	{ "created", REC_TIME, O(created) },
 	{ "updated", REC_TIME, O(updated) },
+	{ "recipient", REC_STR, O(recipient) },
+	{ "rendered", REC_BYTES, O(rendered) },
+	{ "tries", REC_INT, O(tries) },
+	{ "next_try", REC_TIME, O(next_try) },
+	{ "sent", REC_TIME, O(sent) },
 };
 #undef O
 

@@ -21,6 +21,10 @@
 /* Notice intent states. */
 #define OUTBOX_QUEUED "queued"   /* to be rendered and sent */
 #define OUTBOX_HELD "held"       /* waits for staff (e.g. a postal letter) */
+#define OUTBOX_DEFERRED "deferred" /* sendmail failed for now: next_try */
+#define OUTBOX_SENT "sent"       /* handed to sendmail */
+#define OUTBOX_FAILED "failed"   /* permanent failure, or out of tries */
+#define OUTBOX_BOUNCED "bounced" /* sent, and a bounce came back */
 
 struct outbox_item {
 	uint64_t id;
@@ -37,6 +41,12 @@ struct outbox_item {
 	int attempt;            /* contact attempt number, 0 if none */
 	int64_t created;
 	int64_t updated;
+	/* Delivery (deliver.c): the message is rendered once and kept. */
+	char *recipient;        /* the address it is sent to */
+	GBytes *rendered;       /* the signed (encrypted) message, or NULL */
+	int tries;              /* hand-overs to sendmail that failed */
+	int64_t next_try;       /* deferred: not before */
+	int64_t sent;           /* when sendmail took it */
 };
 
 struct attention_item {

@@ -67,6 +67,9 @@ static void install_signals(void)
 
 static void log_stats(const struct engine_stats *s)
 {
+	if (s->sent + s->deferred_notices + s->failed > 0)
+		msg_info("notices sent %zu, deferred %zu, failed %zu", s->sent,
+			 s->deferred_notices, s->failed);
 	if (s->applied + s->skipped + s->quarantined + s->fired > 0 || s->digest)
 		msg_info("applied %zu, skipped %zu, deferred %zu, quarantined %zu, "
 			 "timers fired %zu%s",
@@ -90,6 +93,8 @@ static int round_once(struct engine *eng, int64_t now, size_t batch, bool *more)
 			msg_error("timers: %s", err.text);
 		else if (engine_digest(eng, now, &s, &err) != TDK_OK)
 			msg_error("digest: %s", err.text);
+		if (engine_deliver(eng, now, batch, &s, &err) != TDK_OK)
+			msg_error("outbox: %s", err.text);
 		if (rc == TDK_OK)
 			rc = trc;
 	}

@@ -1,0 +1,487 @@
+/*
+ * deliver.c - the outbox delivery step of the engine (engine.h).
+ *
+ * Owns: engine_deliver(). For each notice intent that is queued (or
+ * deferred and due): check that its recipient is a party of its case
+ * with the audience's role (or, for staff, the control address or a
+ * staff key's address), check the recipient's daily cap (rules/), render
+ * it (template.h; the discoverer's personal data only for the discoverer
+ * and staff), build the MIME message (mime.h), sign it and encrypt it to
+ * the recipient's key when one is known (sign.h), and store the result
+ * in the intent in one transaction. Then hand the stored message to
+ * outbound.sendmail (fork + exec, an argument vector, the message on a
+ * pipe) and record the outcome in a second transaction: sent, deferred
+ * (with a growing pause) or failed (staff are told).
+ *
+ * A crash after sendmail took the message and before the outcome is
+ * recorded sends it once more, with the same Message-ID: the message is
+ * rendered once, so nothing else can differ.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <sysexits.h>
+#include <unistd.h>
+
+#include "engine.h"
+#include "log.h"
+#include "mime.h"
+#include "sign.h"
+
+#define DAY (24 * 3600)
+
+struct pending {
+	GArray *ids;
+	int64_t now;
+};
+
+static bool deliverable(const struct outbox_item *o, int64_t now)
+{
+	if (strcmp(o->state, OUTBOX_QUEUED) == 0)
+		return true;
+	return strcmp(o->state, OUTBOX_DEFERRED) == 0 && o->next_try <= now;
+}
+
+static int collect(const struct outbox_item *o, void *ctx)
+{
+	struct pending *p = ctx;
+
+	if (deliverable(o, p->now))
+		g_array_append_val(p->ids, o->id);
+	return TDK_OK;
+}
+
+struct cap_count {
+	const char *recipient;
+	uint64_t self;
+	int64_t since;
+	int n;
+};
+
+static int count_sent(const struct outbox_item *o, void *ctx)
+{
+	struct cap_count *cc = ctx;
+
+	if (o->id != cc->self && o->sent >= cc->since && o->recipient != NULL &&
+	    g_ascii_strcasecmp(o->recipient, cc->recipient) == 0)
+		cc->n++;
+	return TDK_OK;
+}
+
+static bool is_staff_address(const struct tdk_config *cfg, const char *to)
+{
+	if (to == NULL)
+		return false;
+	if (g_ascii_strcasecmp(to, cfg->control_address) == 0)
+		return true;
+	for (size_t i = 0; i < cfg->n_staff_keys; i++)
+		if (cfg->staff_keys[i].address != NULL &&
+		    g_ascii_strcasecmp(to, cfg->staff_keys[i].address) == 0)
+			return true;
+	return false;
+}
+
+static const char *staff_key_for(const struct tdk_config *cfg, const char *to)
+{
+	for (size_t i = 0; i < cfg->n_staff_keys; i++)
+		if (cfg->staff_keys[i].address != NULL &&
+		    g_ascii_strcasecmp(to, cfg->staff_keys[i].address) == 0)
+			return cfg->staff_keys[i].fingerprint;
+	return NULL;
+}
+
+/* The recipient of o and the key to encrypt to (or NULL). A refusal
+ * (TDK_EPERM) says why in err. */
+static int recipient_of(struct engine *eng, const struct outbox_item *o,
+			const struct case_rec *c, const struct pii_rec *pii,
+			const char **to, const char **key, tdk_err *err)
+{
+	const struct case_party *p;
+
+	*key = NULL;
+	if (strcmp(o->audience, "staff") == 0) {
+		if (!is_staff_address(eng->config, o->to))
+			return tdk_err_set(err, TDK_EPERM, "not a staff address");
+		*to = o->to;
+		*key = staff_key_for(eng->config, o->to);
+		return TDK_OK;
+	}
+	if (c == NULL || o->party < 0 || (size_t)o->party >= c->n_parties)
+		return tdk_err_set(err, TDK_EPERM, "not a party of the case");
+	p = &c->parties[o->party];
+	if (strcmp(case_role_name(p->role), o->audience) != 0)
+		return tdk_err_set(err, TDK_EPERM, "the party's role is not the notice's audience");
+	if (p->role == ROLE_DISCOVERER) {
+		if (pii == NULL || pii->address == NULL)
+			return tdk_err_set(err, TDK_EPERM, "the discoverer's address is gone");
+		*to = pii->address;
+	} else {
+		if (o->to == NULL || p->address == NULL ||
+		    g_ascii_strcasecmp(o->to, p->address) != 0)
+			return tdk_err_set(err, TDK_EPERM, "not a party of the case");
+		*to = p->address;
+	}
+	*key = p->key;
+	return TDK_OK;
+}
+
+/* Renders, signs (encrypts) and builds the message of o into o->rendered. */
+static int render(struct engine *eng, struct outbox_item *o, const struct case_rec *c,
+		  const struct pii_rec *pii, const char *to, const char *key,
+		  int64_t now, tdk_err *err)
+{
+	struct render_input in = { .c = c, .item = o, .rules = eng->rules, .cal = eng->cal,
+				   .config = eng->config, .pii = pii,
+				   .desk_key = sign_desk_key(eng->signer), .now = now };
+	g_autofree char *subject = NULL, *body = NULL;
+	GPtrArray *names = g_ptr_array_new_with_free_func(g_free);
+	GPtrArray *texts = g_ptr_array_new_with_free_func(g_free);
+	struct mime_attachment *atts = NULL;
+	const char *refs[3] = { NULL, NULL, NULL };
+	struct mime_notice n = { 0 };
+	GMimeObject *content = NULL, *signed_ = NULL;
+	GMimeMessage *msg = NULL;
+	int rc;
+
+	if (!template_audience_sees_pii(o->audience))
+		in.pii = NULL;
+	rc = template_render(eng->templates, &in, &subject, &body, err);
+	for (size_t i = 0; rc == TDK_OK; i++) {
+		char *name = NULL, *text = NULL;
+		int arc = template_render_attachment(eng->templates, &in, i, &name, &text, err);
+
+		if (arc == TDK_ENOENT)
+			break;
+		rc = arc;
+		if (rc == TDK_OK) {
+			g_ptr_array_add(names, name);
+			g_ptr_array_add(texts, text);
+		}
+	}
+	if (rc != TDK_OK)
+		goto out;
+	atts = g_new0(struct mime_attachment, names->len + 1);
+	for (guint i = 0; i < names->len; i++) {
+		atts[i].filename = g_ptr_array_index(names, i);
+		atts[i].text = g_ptr_array_index(texts, i);
+	}
+	if (c != NULL && c->report_message_id != NULL &&
+	    strcmp(o->audience, "discoverer") == 0)
+		refs[0] = c->report_message_id;
+	n = (struct mime_notice){ .from = eng->config->contact_address, .to = to,
+				  .subject = subject, .body = body,
+				  .message_id = o->message_id, .references = refs,
+				  .date = now, .zone = eng->config->calendar_timezone,
+				  .attachments = atts, .n_attachments = names->len };
+	rc = mime_content(&n, &content, err);
+	if (rc == TDK_OK)
+		rc = sign_entity(eng->signer, content, key, &signed_, err);
+	if (rc == TDK_OK)
+		rc = mime_message(&n, signed_, &msg, err);
+	if (rc == TDK_OK) {
+		if (o->rendered != NULL)
+			g_bytes_unref(o->rendered);
+		o->rendered = mime_to_bytes(msg);
+		g_free(o->recipient);
+		o->recipient = g_strdup(to);
+	}
+out:
+	if (msg != NULL)
+		g_object_unref(msg);
+	if (signed_ != NULL)
+		g_object_unref(signed_);
+	if (content != NULL)
+		g_object_unref(content);
+	g_free(atts);
+	g_ptr_array_unref(names);
+	g_ptr_array_unref(texts);
+	return rc;
+}
+
+static void attention(struct store_txn *txn, uint64_t number, const char *kind,
+		      const char *text, int64_t now)
+{
+	struct attention_item a = { .case_number = number, .kind = (char *)kind,
+				    .text = (char *)text, .created = now };
+
+	(void)store_attention_put(txn, &a, NULL);
+}
+
+enum prep { PREP_SEND, PREP_SKIP };
+
+/* First transaction: checks, cap, rendering. */
+static int prepare(struct engine *eng, uint64_t id, int64_t now, enum prep *what,
+		   tdk_err *err)
+{
+	struct store_txn *txn = NULL;
+	struct outbox_item *o = NULL;
+	struct case_rec *c = NULL;
+	struct pii_rec *pii = NULL;
+	const char *to = NULL, *key = NULL;
+	tdk_err why;
+	int rc;
+
+	*what = PREP_SKIP;
+	rc = store_begin(eng->store, true, &txn, err);
+	if (rc == TDK_OK)
+		rc = store_outbox_get(txn, id, &o, err);
+	if (rc != TDK_OK || !deliverable(o, now))
+		goto out;
+	if (o->case_number != 0 && (rc = store_case_get(txn, o->case_number, &c, err)) != TDK_OK)
+		goto out;
+	if (c != NULL && template_audience_sees_pii(o->audience) &&
+	    store_pii_get(eng->store, c->number, &pii, NULL) != TDK_OK)
+		pii = NULL;
+	/* The recipient is checked again at every try. */
+	if (recipient_of(eng, o, c, pii, &to, &key, &why) != TDK_OK ||
+	    !mime_address_ok(to)) {
+		g_autofree char *text = g_strdup_printf(
+			"notice %s to the %s refused: %s", o->notice, o->audience,
+			to == NULL || mime_address_ok(to) ? why.text : "unsafe address");
+
+		g_free(o->state);
+		o->state = g_strdup(OUTBOX_FAILED);
+		g_free(o->hold_reason);
+		o->hold_reason = g_strdup(text);
+		o->updated = now;
+		msg_warn("%s", text);
+		attention(txn, o->case_number, "delivery-refused", text, now);
+		goto put;
+	}
+	if (o->rendered == NULL) {
+		struct cap_count cc = { .recipient = to, .self = o->id, .since = now - DAY };
+		int cap = eng->rules->limits.recipient_daily_cap;
+
+		rc = store_outbox_foreach(txn, count_sent, &cc, err);
+		if (rc != TDK_OK)
+			goto out;
+		if (cap > 0 && cc.n >= cap) {
+			g_free(o->state);
+			o->state = g_strdup(OUTBOX_HELD);
+			g_free(o->hold_reason);
+			o->hold_reason = g_strdup_printf(
+				"the daily cap of %d notices to this recipient is reached", cap);
+			o->updated = now;
+			attention(txn, o->case_number, "daily-cap", o->hold_reason, now);
+			goto put;
+		}
+		rc = render(eng, o, c, pii, to, key, now, &why);
+		if (rc != TDK_OK) {
+			g_free(o->state);
+			o->state = g_strdup(OUTBOX_FAILED);
+			g_free(o->hold_reason);
+			o->hold_reason = g_strdup_printf("cannot be rendered: %s", why.text);
+			o->updated = now;
+			msg_error("notice %" G_GUINT64_FORMAT ": %s", o->id, o->hold_reason);
+			attention(txn, o->case_number, "delivery-failed", o->hold_reason, now);
+			rc = TDK_OK;
+			goto put;
+		}
+		o->updated = now;
+	}
+	*what = PREP_SEND;
+put:
+	rc = store_outbox_put(txn, o, err);
+	if (rc == TDK_OK) {
+		rc = store_commit(txn, err);
+		txn = NULL;
+	}
+out:
+	if (rc != TDK_OK)
+		*what = PREP_SKIP;
+	store_abort(txn);
+	pii_rec_free(pii);
+	case_free(c);
+	outbox_item_free(o);
+	return rc == TDK_ENOENT ? TDK_OK : rc;
+}
+
+/* bounce_address local+TOKEN@domain */
+static char *envelope_sender(const struct tdk_config *cfg, uint64_t id)
+{
+	const char *at = strrchr(cfg->bounce_address, '@');
+	g_autofree char *token = outbox_token(id);
+
+	if (at == NULL)
+		return g_strdup_printf("%s+%s", cfg->bounce_address, token);
+	return g_strdup_printf("%.*s+%s%s", (int)(at - cfg->bounce_address),
+			       cfg->bounce_address, token, at);
+}
+
+/* Runs sendmail with data on its stdin: its exit status, or -1. */
+static int run_sendmail(const char *program, const char *sender, const char *rcpt,
+			GBytes *data, char *why, size_t why_len)
+{
+	int fds[2], status = 0;
+	pid_t pid;
+	gsize len;
+	const char *p = g_bytes_get_data(data, &len);
+	struct sigaction ign = { .sa_handler = SIG_IGN }, old;
+
+	if (pipe(fds) != 0 || fcntl(fds[1], F_SETFD, FD_CLOEXEC) != 0) {
+		snprintf(why, why_len, "pipe: %s", strerror(errno));
+		return -1;
+	}
+	pid = fork();
+	if (pid < 0) {
+		snprintf(why, why_len, "fork: %s", strerror(errno));
+		close(fds[0]);
+		close(fds[1]);
+		return -1;
+	}
+	if (pid == 0) {
+		char *argv[] = { (char *)program, "-i", "-f", (char *)sender, "--",
+				 (char *)rcpt, NULL };
+
+		if (dup2(fds[0], 0) < 0)
+			_exit(EX_OSERR);
+		if (fds[0] != 0)
+			close(fds[0]);
+		execv(program, argv);
+		_exit(EX_OSERR);
+	}
+	close(fds[0]);
+	sigaction(SIGPIPE, &ign, &old);
+	while (len > 0) {
+		ssize_t n = write(fds[1], p, len);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		p += n;
+		len -= (gsize)n;
+	}
+	close(fds[1]);
+	sigaction(SIGPIPE, &old, NULL);
+	while (waitpid(pid, &status, 0) < 0) {
+		if (errno != EINTR) {
+			snprintf(why, why_len, "waitpid: %s", strerror(errno));
+			return -1;
+		}
+	}
+	if (WIFEXITED(status)) {
+		snprintf(why, why_len, "%s exited with %d", program, WEXITSTATUS(status));
+		return len > 0 && WEXITSTATUS(status) == 0 ? -1 : WEXITSTATUS(status);
+	}
+	snprintf(why, why_len, "%s was killed by signal %d", program,
+		 WIFSIGNALED(status) ? WTERMSIG(status) : 0);
+	return -1;
+}
+
+static bool permanent(int code)
+{
+	return code == EX_USAGE || code == EX_DATAERR || code == EX_NOUSER ||
+	       code == EX_NOHOST;
+}
+
+/* Second half: hand the stored message to sendmail, record the outcome. */
+static int send_one(struct engine *eng, uint64_t id, int64_t now,
+		    struct engine_stats *stats, tdk_err *err)
+{
+	struct store_txn *txn = NULL;
+	struct outbox_item *o = NULL;
+	g_autofree char *sender = NULL;
+	char why[256] = "";
+	int code, rc;
+
+	rc = store_begin(eng->store, false, &txn, err);
+	if (rc == TDK_OK)
+		rc = store_outbox_get(txn, id, &o, err);
+	store_abort(txn);
+	txn = NULL;
+	if (rc != TDK_OK)
+		return rc;
+	if (o->rendered == NULL || o->recipient == NULL || !deliverable(o, now)) {
+		outbox_item_free(o);
+		return TDK_OK;
+	}
+	sender = envelope_sender(eng->config, o->id);
+	code = run_sendmail(eng->config->outbound_sendmail, sender, o->recipient,
+			    o->rendered, why, sizeof why);
+	outbox_item_free(o);
+	o = NULL;
+
+	rc = store_begin(eng->store, true, &txn, err);
+	if (rc == TDK_OK)
+		rc = store_outbox_get(txn, id, &o, err);
+	if (rc != TDK_OK)
+		goto out;
+	g_free(o->state);
+	o->updated = now;
+	if (code == 0) {
+		o->state = g_strdup(OUTBOX_SENT);
+		o->sent = now;
+		g_clear_pointer(&o->hold_reason, g_free);
+		stats->sent++;
+		msg_info("notice %" G_GUINT64_FORMAT " (%s) sent, <%s>", o->id, o->notice,
+			 o->message_id);
+	} else {
+		o->tries++;
+		g_free(o->hold_reason);
+		o->hold_reason = g_strdup(why);
+		if (permanent(code) || o->tries >= eng->config->outbound_max_tries) {
+			g_autofree char *text = g_strdup_printf(
+				"notice %s to the %s failed after %d tries: %s", o->notice,
+				o->audience, o->tries, why);
+
+			o->state = g_strdup(OUTBOX_FAILED);
+			attention(txn, o->case_number, "delivery-failed", text, now);
+			stats->failed++;
+			msg_warn("%s", text);
+		} else {
+			int64_t pause = 300;
+
+			for (int i = 1; i < o->tries && pause < 6 * 3600; i++)
+				pause *= 2;
+			if (pause > 6 * 3600)
+				pause = 6 * 3600;
+			o->state = g_strdup(OUTBOX_DEFERRED);
+			o->next_try = now + pause;
+			stats->deferred_notices++;
+			msg_info("notice %" G_GUINT64_FORMAT " deferred: %s", o->id, why);
+		}
+	}
+	rc = store_outbox_put(txn, o, err);
+	if (rc == TDK_OK) {
+		rc = store_commit(txn, err);
+		txn = NULL;
+	}
+out:
+	store_abort(txn);
+	outbox_item_free(o);
+	return rc;
+}
+
+int engine_deliver(struct engine *eng, int64_t now, size_t max,
+		   struct engine_stats *stats, tdk_err *err)
+{
+	struct store_txn *txn = NULL;
+	struct pending p = { .ids = g_array_new(FALSE, FALSE, sizeof(uint64_t)), .now = now };
+	int rc;
+
+	if (eng->config->outbound_sendmail == NULL || eng->config->outbound_sendmail[0] == '\0') {
+		g_array_unref(p.ids);
+		return TDK_OK; /* delivery is off */
+	}
+	rc = store_begin(eng->store, false, &txn, err);
+	if (rc == TDK_OK)
+		rc = store_outbox_foreach(txn, collect, &p, err);
+	store_abort(txn);
+	if (rc == TDK_OK && p.ids->len > 0 && eng->signer == NULL)
+		rc = sign_new(eng->config->gnupg_home, &eng->signer, err);
+	for (guint i = 0; rc == TDK_OK && i < p.ids->len && i < max; i++) {
+		uint64_t id = g_array_index(p.ids, uint64_t, i);
+		enum prep what;
+
+		rc = prepare(eng, id, now, &what, err);
+		if (rc == TDK_OK && what == PREP_SEND)
+			rc = send_one(eng, id, now, stats, err);
+	}
+	g_array_unref(p.ids);
+	return rc;
+}
