@@ -89,6 +89,7 @@ struct tdk_config {
 	char *gnupg_home;
 	long long gpg_time_budget_ms;
 	long long gpg_max_concurrent;
+	bool gpg_helper;
 	char *milter_socket;
 	char *milter_user;
 	char *milter_after_capture;

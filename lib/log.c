@@ -18,6 +18,7 @@
 
 static const char *log_ident = "todoke";
 static int log_sinks = MSG_SINK_STDERR;
+static char log_facility[16] = "mail";
 static enum msg_level log_min_level = MSG_INFO;
 
 static const struct {
@@ -69,9 +70,21 @@ int msg_open(const char *ident, const char *facility, int sinks)
 		return -1;
 	log_ident = ident;
 	log_sinks = sinks;
+	if (facility != NULL)
+		snprintf(log_facility, sizeof log_facility, "%s", facility);
 	if (sinks & MSG_SINK_SYSLOG)
 		openlog(ident, LOG_PID | LOG_NDELAY, fac);
 	return 0;
+}
+
+int msg_sinks(void)
+{
+	return log_sinks;
+}
+
+const char *msg_facility(void)
+{
+	return log_facility;
 }
 
 void msg_set_level(enum msg_level min_level)

@@ -24,6 +24,10 @@ enum msg_sink {
 /* ident is kept by pointer; facility is a syslog name such as "mail" or
  * "local3". Returns 0, or -1 if the facility name is unknown. */
 int msg_open(const char *ident, const char *facility, int sinks);
+/* Where lines go now (MSG_SINK_* bits) and the syslog facility's name, so
+ * that a helper process can log the same way. */
+int msg_sinks(void);
+const char *msg_facility(void);
 void msg_set_level(enum msg_level min_level);
 int msg_level_from_name(const char *name, enum msg_level *out);
 int msg_facility_from_name(const char *name, int *out);

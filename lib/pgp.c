@@ -22,6 +22,11 @@
  * field), whether a literal data packet was seen, or the error code behind a
  * generic "decryption failed" (needed to tell a transient gpg-agent failure
  * from a message that cannot be decrypted).
+ *
+ * A struct pgp made by pgp_new_with_helper() holds a pgp_client instead
+ * and never touches GPGME: its operations go to the crypto helper
+ * (pgp_client.c), which runs them here, in its own process, through
+ * pgp_engine_run() with the time the client has left.
  */
 #include "pgp.h"
 
@@ -44,8 +49,9 @@
 #include <gpgme.h>
 
 #include "log.h"
+#include "pgp_internal.h"
 
-#define PGP_BUDGET_MAX_MS 600000
+#define PGP_BUDGET_MAX_MS PGP_WIRE_MAX_BUDGET_MS
 #define PGP_CONCURRENT_MAX 64
 
 struct pgp {
@@ -58,6 +64,7 @@ struct pgp {
 	int budget_ms;
 	int max_concurrent;
 	size_t max_output;
+	struct pgp_client *client; /* set: every operation runs in a helper */
 };
 
 enum job_kind { JOB_DECRYPT, JOB_VERIFY_DETACHED, JOB_VERIFY_INLINE };
@@ -768,6 +775,7 @@ static void pgp_unref(struct pgp *p)
 	pthread_mutex_unlock(&p->mu);
 	if (!last)
 		return;
+	pgp_client_free(p->client);
 	pthread_cond_destroy(&p->slot_cv);
 	pthread_mutex_destroy(&p->mu);
 	free(p->home);
@@ -879,10 +887,10 @@ static struct job *job_new(struct pgp *p, enum job_kind kind)
 
 static struct gpgme_data_cbs out_cbs = { NULL, out_write, NULL, NULL };
 
-/* The common part of the three operations. */
+/* The common part of the three operations; the caller waits wait_ms. */
 static int run_job(struct pgp *p, enum job_kind kind, const void *data,
 		   size_t len, const void *signed_data, size_t signed_len,
-		   struct pgp_result *out)
+		   int wait_ms, struct pgp_result *out)
 {
 	struct timespec deadline;
 	pthread_attr_t attr;
@@ -900,7 +908,7 @@ static int run_job(struct pgp *p, enum job_kind kind, const void *data,
 	    (signed_data == NULL && signed_len > 0))
 		return TDK_EINVAL;
 
-	deadline_after(&deadline, p->budget_ms);
+	deadline_after(&deadline, wait_ms);
 	if (kind == JOB_DECRYPT && len == 0) {
 		set_state(out, PGP_DECRYPT_FAILED, "empty input");
 		return TDK_OK;
@@ -1067,17 +1075,14 @@ static bool make_engine_default(const char *home)
 	return is_default;
 }
 
-int pgp_new(const struct pgp_config *cfg, struct pgp **out, tdk_err *err)
+/* Checks cfg's ranges and GnuPG home; *home is the configured home (NULL:
+ * gpg's default, checked all the same). */
+static int check_config(const struct pgp_config *cfg, char **home, tdk_err *err)
 {
-	struct errtext et;
-	struct pgp *p;
-	char *home;
+	char *path;
 	int rc;
 
-	if (out != NULL)
-		*out = NULL;
-	if (cfg == NULL || out == NULL)
-		return tdk_err_set(err, TDK_EINVAL, "pgp_new: no configuration");
+	*home = NULL;
 	if (cfg->time_budget_ms < 1 || cfg->time_budget_ms > PGP_BUDGET_MAX_MS)
 		return tdk_err_set(err, TDK_ERANGE,
 				   "OpenPGP time budget %d ms is out of range 1..%d",
@@ -1090,29 +1095,26 @@ int pgp_new(const struct pgp_config *cfg, struct pgp **out, tdk_err *err)
 		return tdk_err_set(err, TDK_ERANGE,
 				   "OpenPGP output cap must be at least 1 byte");
 
-	pthread_once(&init_once, init_gpgme);
-	home = cfg->gnupg_home ? strdup(cfg->gnupg_home) : default_home();
-	if (home == NULL)
+	path = cfg->gnupg_home ? strdup(cfg->gnupg_home) : default_home();
+	if (path == NULL)
 		return tdk_err_set(err, TDK_ENOMEM,
 				   "cannot determine the GnuPG home directory");
-	rc = check_home(home, err);
-	if (rc != TDK_OK) {
-		free(home);
-		return rc;
-	}
-	if (cfg->gnupg_home == NULL) {
+	rc = check_home(path, err);
+	if (rc != TDK_OK || cfg->gnupg_home == NULL) {
 		/* Checked, but gpg finds it by itself. */
-		free(home);
-		home = NULL;
+		free(path);
+		path = NULL;
 	}
+	*home = path;
+	return rc;
+}
 
-	if (init_err) {
-		free(home);
-		return tdk_err_set(err, TDK_ECRYPTO, "GnuPG (gpg) is not usable: %s",
-				   gerr(init_err, &et));
-	}
+/* A struct pgp for cfg, taking home. */
+static int pgp_alloc(const struct pgp_config *cfg, char *home, struct pgp **out,
+		     tdk_err *err)
+{
+	struct pgp *p = calloc(1, sizeof *p);
 
-	p = calloc(1, sizeof *p);
 	if (p == NULL) {
 		free(home);
 		return tdk_err_set(err, TDK_ENOMEM, "out of memory");
@@ -1130,12 +1132,63 @@ int pgp_new(const struct pgp_config *cfg, struct pgp **out, tdk_err *err)
 	}
 	p->refs = 1;
 	p->home = home;
-	p->home_is_engine_default = home != NULL && make_engine_default(home);
 	p->budget_ms = cfg->time_budget_ms;
 	p->max_concurrent = cfg->max_concurrent;
 	p->max_output = cfg->max_output;
 	*out = p;
 	return TDK_OK;
+}
+
+int pgp_new(const struct pgp_config *cfg, struct pgp **out, tdk_err *err)
+{
+	struct errtext et;
+	char *home;
+	int rc;
+
+	if (out != NULL)
+		*out = NULL;
+	if (cfg == NULL || out == NULL)
+		return tdk_err_set(err, TDK_EINVAL, "pgp_new: no configuration");
+	rc = check_config(cfg, &home, err);
+	if (rc != TDK_OK)
+		return rc;
+	pthread_once(&init_once, init_gpgme);
+	if (init_err) {
+		free(home);
+		return tdk_err_set(err, TDK_ECRYPTO, "GnuPG (gpg) is not usable: %s",
+				   gerr(init_err, &et));
+	}
+	rc = pgp_alloc(cfg, home, out, err);
+	if (rc == TDK_OK)
+		(*out)->home_is_engine_default = home != NULL && make_engine_default(home);
+	return rc;
+}
+
+int pgp_new_with_helper(const struct pgp_config *cfg,
+			const char *const *helper_argv, struct pgp **out,
+			tdk_err *err)
+{
+	char *home;
+	int rc;
+
+	if (out != NULL)
+		*out = NULL;
+	if (cfg == NULL || out == NULL || helper_argv == NULL ||
+	    helper_argv[0] == NULL)
+		return tdk_err_set(err, TDK_EINVAL,
+				   "pgp_new_with_helper: no configuration");
+	rc = check_config(cfg, &home, err);
+	if (rc != TDK_OK)
+		return rc;
+	rc = pgp_alloc(cfg, home, out, err);
+	if (rc != TDK_OK)
+		return rc;
+	rc = pgp_client_new(cfg, helper_argv, &(*out)->client, err);
+	if (rc != TDK_OK) {
+		pgp_free(*out);
+		*out = NULL;
+	}
+	return rc;
 }
 
 void pgp_free(struct pgp *p)
@@ -1144,24 +1197,59 @@ void pgp_free(struct pgp *p)
 		pgp_unref(p);
 }
 
+static enum job_kind job_kind_of(enum pgp_wire_op op)
+{
+	switch (op) {
+	case PGP_WIRE_VERIFY_DETACHED:
+		return JOB_VERIFY_DETACHED;
+	case PGP_WIRE_VERIFY_INLINE:
+		return JOB_VERIFY_INLINE;
+	default:
+		return JOB_DECRYPT;
+	}
+}
+
+int pgp_engine_run(struct pgp *p, enum pgp_wire_op op, const void *data,
+		   size_t len, const void *data2, size_t len2, int wait_ms,
+		   struct pgp_result *out)
+{
+	if (out != NULL && (op == PGP_WIRE_HELLO || wait_ms < 1 ||
+			    wait_ms > PGP_BUDGET_MAX_MS)) {
+		memset(out, 0, sizeof *out);
+		return TDK_EINVAL;
+	}
+	return run_job(p, job_kind_of(op), data, len, data2, len2, wait_ms, out);
+}
+
+/* An operation of the API: in the helper if there is one, else here. */
+static int run_op(struct pgp *p, enum pgp_wire_op op, const void *data,
+		  size_t len, const void *data2, size_t len2,
+		  struct pgp_result *out)
+{
+	if (p != NULL && p->client != NULL)
+		return pgp_client_run(p->client, op, data, len, data2, len2, out);
+	return run_job(p, job_kind_of(op), data, len, data2, len2,
+		       p != NULL ? p->budget_ms : 1, out);
+}
+
 int pgp_decrypt(struct pgp *p, const void *data, size_t len,
 		struct pgp_result *out)
 {
-	return run_job(p, JOB_DECRYPT, data, len, NULL, 0, out);
+	return run_op(p, PGP_WIRE_DECRYPT, data, len, NULL, 0, out);
 }
 
 int pgp_verify_detached(struct pgp *p, const void *signed_data,
 			size_t signed_len, const void *sig, size_t sig_len,
 			struct pgp_result *out)
 {
-	return run_job(p, JOB_VERIFY_DETACHED, sig, sig_len, signed_data,
-		       signed_len, out);
+	return run_op(p, PGP_WIRE_VERIFY_DETACHED, sig, sig_len, signed_data,
+		      signed_len, out);
 }
 
 int pgp_verify_inline(struct pgp *p, const void *data, size_t len,
 		      struct pgp_result *out)
 {
-	return run_job(p, JOB_VERIFY_INLINE, data, len, NULL, 0, out);
+	return run_op(p, PGP_WIRE_VERIFY_INLINE, data, len, NULL, 0, out);
 }
 
 void pgp_result_clear(struct pgp_result *r)

@@ -12,6 +12,16 @@
  * holds when gpg finally ends. The cost of an operation is the one gpg process
  * GPGME starts for it.
  *
+ * GPGME forks for every gpg it starts, and a fork costs in proportion to
+ * the memory of the process that forks. A large, busy process (the milter)
+ * therefore makes its struct pgp with pgp_new_with_helper(): GPGME then
+ * runs in a small crypto helper process, a fresh exec of a program that
+ * calls pgp_helper_main(), and every operation is sent to it over a
+ * socket. The results, the time budget, the concurrency cap, the output
+ * cap and the deferrals are the same; a helper that dies, or that stops
+ * answering, turns the operations it had into deferrals and is started
+ * again.
+ *
  * Decryption failure is data on the message, never an error that loses it:
  * the functions return TDK_OK whenever they reached an answer (including
  * "cannot be decrypted" and "bad signature") or decided to defer; only
@@ -97,8 +107,40 @@ struct pgp; /* shared by threads; thread-safe */
  */
 int pgp_new(const struct pgp_config *cfg, struct pgp **out, tdk_err *err);
 
+/*
+ * As pgp_new(), but every operation runs in a crypto helper: the program
+ * helper_argv[0] (a path; NULL-terminated arguments, helper_argv[0]
+ * included), which must call pgp_helper_main(0). The helper is started
+ * here, with this process's user, groups and environment, its signals at
+ * their defaults and no descriptor but its control socket (on 0), /dev/null
+ * (1) and stderr; it logs the way this process does at this moment. Its
+ * own start-up errors (GnuPG not usable, the home refused) come back here
+ * in err. This process never initialises GPGME and never forks gpg.
+ *
+ * Operations answer as with pgp_new(), plus these deferrals: "crypto
+ * helper unavailable: ..." (not running, being restarted; a restart is
+ * tried at most once a second), "crypto helper failed: ..." (it died or
+ * broke the protocol during the operation; it is started again), and
+ * "time budget N ms exhausted" when it does not answer in time. A helper
+ * that has answered nothing for a second while three operations in a row
+ * ran out of time is killed and started again.
+ */
+int pgp_new_with_helper(const struct pgp_config *cfg,
+			const char *const *helper_argv, struct pgp **out,
+			tdk_err *err);
+
+/*
+ * The crypto helper's main loop, for the program pgp_new_with_helper()
+ * starts: serves the client on the control socket ctl_fd until it closes,
+ * then returns the exit status (0; 1 when the client's configuration is
+ * refused or the protocol broken at start). Call it first thing in main(),
+ * before any thread is started.
+ */
+int pgp_helper_main(int ctl_fd);
+
 /* NULL ok. Waits for nothing: abandoned workers free what they hold (and
- * their share of p) when their gpg process ends. */
+ * their share of p) when their gpg process ends. With a helper: closes its
+ * socket, and reaps it (killing it if it has not ended within a second). */
 void pgp_free(struct pgp *p);
 
 /*

@@ -3,7 +3,9 @@
  *
  * Owns: option parsing (the common options plus the test mode), switching
  * to the unprivileged user, opening the back ends, and handing control to
- * libmilter. The callbacks are in mf_callbacks.c.
+ * libmilter. The callbacks are in mf_callbacks.c. Run with the single
+ * (undocumented) argument --crypto-helper, the program is the crypto
+ * helper the milter starts for itself (pgp.h), and nothing else.
  */
 #include "config.h"
 
@@ -117,6 +119,9 @@ int main(int argc, char **argv)
 	tdk_err err;
 	int opt, rc;
 
+	/* Before anything else: the helper is to stay small. */
+	if (argc == 2 && strcmp(argv[1], "--crypto-helper") == 0)
+		return pgp_helper_main(STDIN_FILENO);
 	while ((opt = getopt_long(argc, argv, CLI_COMMON_SHORTOPTS "t:", options,
 				  NULL)) != -1) {
 		switch (opt) {

@@ -2,17 +2,47 @@
  * mf_state.c - the milter's process-wide state and its back ends.
  *
  * Owns: mf_state, built once at start from the configuration: the intake
- * settings, the OpenPGP context (whose GnuPG home is checked here) and the
- * intake spool under paths.state_dir/spool.
+ * settings, the OpenPGP context (whose GnuPG home is checked here; with
+ * gpg.helper, its crypto helper is started here, as this program run with
+ * --crypto-helper) and the intake spool under paths.state_dir/spool.
  */
 #include "config.h"
 
 #include <errno.h>
+#include <limits.h>
+#include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "milter.h"
 
 struct mf_state mf_state;
+
+/*
+ * The OpenPGP context. With gpg.helper, GPGME runs in a helper that is this
+ * program again (by its path, so that ps shows what it is; by
+ * /proc/self/exe if the file has been replaced since it was started). It
+ * is started after the switch to milter.user, so it runs as that user.
+ */
+static int open_pgp(const struct tdk_config *config,
+		    const struct pgp_config *cfg, tdk_err *err)
+{
+	static const char deleted[] = " (deleted)";
+	char self[PATH_MAX];
+	const char *argv[] = { self, "--crypto-helper", NULL };
+	ssize_t n;
+
+	if (!config->gpg_helper)
+		return pgp_new(cfg, &mf_state.pgp, err);
+	n = readlink("/proc/self/exe", self, sizeof self - 1);
+	if (n <= 0 || (size_t)n >= sizeof self - 1)
+		n = 0;
+	self[n] = '\0';
+	if (n == 0 || ((size_t)n > strlen(deleted) &&
+		       strcmp(self + n - strlen(deleted), deleted) == 0))
+		strcpy(self, "/proc/self/exe");
+	return pgp_new_with_helper(cfg, argv, &mf_state.pgp, err);
+}
 
 int mf_open_backends(const struct tdk_config *config, bool need_spool,
 		     tdk_err *err)
@@ -34,7 +64,7 @@ int mf_open_backends(const struct tdk_config *config, bool need_spool,
 	rc = casenum_format_check(&mf_state.intake.case_format, err);
 	if (rc != TDK_OK)
 		return rc;
-	rc = pgp_new(&pgp_cfg, &mf_state.pgp, err);
+	rc = open_pgp(config, &pgp_cfg, err);
 	if (rc != TDK_OK)
 		return rc;
 	if (!need_spool)

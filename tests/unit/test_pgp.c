@@ -9,6 +9,11 @@
  *             and the desk's public keys: messages are made here with gpg;
  *   stranger  a throwaway key nobody knows, for "unknown key".
  * The teardown kills their agents and removes them.
+ *
+ * The whole group runs twice: with GPGME in this process (pgp_new), then
+ * with GPGME in a crypto helper (pgp_new_with_helper), which is this test
+ * program run as "test_pgp --crypto-helper". The answers must not differ.
+ * The group with the helper also kills and stops its helper.
  */
 #define _GNU_SOURCE /* memmem */
 #include <setjmp.h>
@@ -57,6 +62,8 @@ static struct {
 	char extra[2][64]; /* homes of single tests, removed on failure too */
 	int fake_agent;    /* listening socket of the stuck "agent", or -1 */
 	struct pgp *pgp;   /* on desk, budget 30 s, 2 at once, 1 MiB */
+	bool helper;       /* this group runs GPGME in a crypto helper */
+	char self[PATH_MAX]; /* this program, for the helper */
 } T = { .fake_agent = -1 };
 
 /* ------------------------------------------------------------- helpers */
@@ -295,14 +302,24 @@ static void show(const char *what, const struct pgp_result *r)
 	print_message("\n");
 }
 
+/* pgp_new, or pgp_new_with_helper in the group with the helper. */
+static int new_pgp(const struct pgp_config *cfg, struct pgp **out, tdk_err *err)
+{
+	const char *argv[] = { T.self, "--crypto-helper", NULL };
+
+	if (T.helper)
+		return pgp_new_with_helper(cfg, argv, out, err);
+	return pgp_new(cfg, out, err);
+}
+
 static struct pgp *make_pgp(const char *home, int budget, int conc, size_t cap)
 {
 	struct pgp_config cfg = { home, budget, conc, cap };
 	struct pgp *p = NULL;
 	tdk_err err = { "" };
 
-	if (pgp_new(&cfg, &p, &err) != TDK_OK)
-		print_message("# pgp_new: %s\n", err.text);
+	if (new_pgp(&cfg, &p, &err) != TDK_OK)
+		print_message("# new_pgp: %s\n", err.text);
 	assert_non_null(p);
 	return p;
 }
@@ -328,6 +345,13 @@ static int group_setup(void **state)
 
 	(void)state;
 	signal(SIGPIPE, SIG_IGN);
+	{
+		ssize_t n = readlink("/proc/self/exe", T.self, sizeof T.self - 1);
+
+		if (n <= 0)
+			return -1;
+		T.self[n] = '\0';
+	}
 	if (top == NULL || *top == '\0')
 		top = ".";
 	snprintf(T.script, sizeof T.script, "%s/tests/lib/gnupg.sh", top);
@@ -365,7 +389,7 @@ static int group_setup(void **state)
 		struct pgp_config cfg = { T.desk, 30000, 2, 1 << 20 };
 		tdk_err err = { "" };
 
-		if (pgp_new(&cfg, &T.pgp, &err) != TDK_OK) {
+		if (new_pgp(&cfg, &T.pgp, &err) != TDK_OK) {
 			fprintf(stderr, "test_pgp: pgp_new: %s\n", err.text);
 			return -1;
 		}
@@ -381,6 +405,7 @@ static int group_teardown(void **state)
 	if (T.fake_agent >= 0)
 		close(T.fake_agent);
 	pgp_free(T.pgp);
+	T.pgp = NULL;
 	for (int i = 0; i < 2; i++)
 		cleanup_home(T.extra[i]);
 	cleanup_home(T.desk);
@@ -421,31 +446,31 @@ static void new_checks_home_mode(void **state)
 	cfg.gnupg_home = dir;
 
 	assert_int_equal(chmod(dir, 0777), 0);
-	assert_int_equal(pgp_new(&cfg, &p, &err), TDK_EPERM);
+	assert_int_equal(new_pgp(&cfg, &p, &err), TDK_EPERM);
 	assert_null(p);
 	assert_non_null(strstr(err.text, dir));
 	assert_non_null(strstr(err.text, "0777"));
 
 	assert_int_equal(chmod(dir, 0755), 0);
-	assert_int_equal(pgp_new(&cfg, &p, &err), TDK_EPERM);
+	assert_int_equal(new_pgp(&cfg, &p, &err), TDK_EPERM);
 	assert_non_null(strstr(err.text, dir));
 	assert_non_null(strstr(err.text, "0755"));
 	assert_non_null(strstr(err.text, "world-readable"));
 
 	assert_int_equal(chmod(dir, 0720), 0);
-	assert_int_equal(pgp_new(&cfg, &p, &err), TDK_EPERM);
+	assert_int_equal(new_pgp(&cfg, &p, &err), TDK_EPERM);
 
 	assert_int_equal(chmod(dir, 0700), 0);
-	assert_int_equal(pgp_new(&cfg, &p, &err), TDK_OK);
+	assert_int_equal(new_pgp(&cfg, &p, &err), TDK_OK);
 	assert_non_null(p);
 	pgp_free(p);
 
 	assert_int_equal(chmod(dir, 0750), 0); /* group may read */
-	assert_int_equal(pgp_new(&cfg, &p, &err), TDK_OK);
+	assert_int_equal(new_pgp(&cfg, &p, &err), TDK_OK);
 	pgp_free(p);
 	rmdir(dir);
 
-	assert_int_equal(pgp_new(&cfg, &p, &err), TDK_ENOENT);
+	assert_int_equal(new_pgp(&cfg, &p, &err), TDK_ENOENT);
 	assert_non_null(strstr(err.text, dir));
 	pgp_free(NULL);
 }
@@ -458,21 +483,21 @@ static void new_checks_ranges(void **state)
 
 	(void)state;
 	cfg.gnupg_home = T.desk;
-	assert_int_equal(pgp_new(&cfg, &p, &err), TDK_ERANGE);
+	assert_int_equal(new_pgp(&cfg, &p, &err), TDK_ERANGE);
 	cfg.time_budget_ms = 600001;
-	assert_int_equal(pgp_new(&cfg, &p, &err), TDK_ERANGE);
+	assert_int_equal(new_pgp(&cfg, &p, &err), TDK_ERANGE);
 	cfg.time_budget_ms = 600000;
 	cfg.max_concurrent = 0;
-	assert_int_equal(pgp_new(&cfg, &p, &err), TDK_ERANGE);
+	assert_int_equal(new_pgp(&cfg, &p, &err), TDK_ERANGE);
 	cfg.max_concurrent = 65;
-	assert_int_equal(pgp_new(&cfg, &p, &err), TDK_ERANGE);
+	assert_int_equal(new_pgp(&cfg, &p, &err), TDK_ERANGE);
 	cfg.max_concurrent = 64;
 	cfg.max_output = 0;
-	assert_int_equal(pgp_new(&cfg, &p, &err), TDK_ERANGE);
+	assert_int_equal(new_pgp(&cfg, &p, &err), TDK_ERANGE);
 	cfg.max_output = 1;
-	assert_int_equal(pgp_new(&cfg, &p, &err), TDK_OK);
+	assert_int_equal(new_pgp(&cfg, &p, &err), TDK_OK);
 	pgp_free(p);
-	assert_int_equal(pgp_new(NULL, &p, &err), TDK_EINVAL);
+	assert_int_equal(new_pgp(NULL, &p, &err), TDK_EINVAL);
 }
 
 /* gnupg_home NULL: $GNUPGHOME, checked the same way, found by gpg. */
@@ -490,7 +515,7 @@ static void new_default_home(void **state)
 	msg = gpg_make(T.signer, report, strlen(report), &len, "-r", DESK,
 		       "--encrypt", NULL);
 	assert_int_equal(setenv("GNUPGHOME", T.desk, 1), 0);
-	assert_int_equal(pgp_new(&cfg, &p, &err), TDK_OK);
+	assert_int_equal(new_pgp(&cfg, &p, &err), TDK_OK);
 	assert_int_equal(pgp_decrypt(p, msg, len, &r), TDK_OK);
 	assert_int_equal(r.decrypt, PGP_DECRYPTED);
 	pgp_result_clear(&r);
@@ -500,7 +525,7 @@ static void new_default_home(void **state)
 	assert_int_equal(mkdir(dir, 0700), 0);
 	assert_int_equal(chmod(dir, 0755), 0);
 	assert_int_equal(setenv("GNUPGHOME", dir, 1), 0);
-	assert_int_equal(pgp_new(&cfg, &p, &err), TDK_EPERM);
+	assert_int_equal(new_pgp(&cfg, &p, &err), TDK_EPERM);
 	assert_non_null(strstr(err.text, dir));
 	unsetenv("GNUPGHOME");
 	rmdir(dir);
@@ -1198,34 +1223,293 @@ static void concurrency(void **state)
 	free(msg);
 }
 
-int main(void)
+/* ------------------------------------------------------ the helper */
+
+/* The crypto helpers this process has started and that still run. */
+static int helper_pids(pid_t *pids, int max)
+{
+	DIR *d = opendir("/proc");
+	struct dirent *e;
+	int n = 0;
+
+	if (d == NULL)
+		return 0;
+	while ((e = readdir(d)) != NULL && n < max) {
+		char path[300], buf[512], st;
+		const char *rp;
+		ssize_t got;
+		int fd, ppid;
+
+		if (e->d_name[0] < '0' || e->d_name[0] > '9')
+			continue;
+		snprintf(path, sizeof path, "/proc/%s/stat", e->d_name);
+		fd = open(path, O_RDONLY);
+		if (fd < 0)
+			continue;
+		got = read(fd, buf, sizeof buf - 1);
+		close(fd);
+		if (got <= 0)
+			continue;
+		buf[got] = '\0';
+		rp = strrchr(buf, ')');
+		if (rp == NULL || sscanf(rp + 1, " %c %d", &st, &ppid) != 2 ||
+		    ppid != getpid() || st == 'Z')
+			continue;
+		snprintf(path, sizeof path, "/proc/%s/cmdline", e->d_name);
+		fd = open(path, O_RDONLY);
+		if (fd < 0)
+			continue;
+		got = read(fd, buf, sizeof buf - 1);
+		close(fd);
+		if (got <= 0)
+			continue;
+		buf[got] = '\0';
+		if (memmem(buf, (size_t)got, "\0--crypto-helper", 17) != NULL)
+			pids[n++] = (pid_t)atoi(e->d_name);
+	}
+	closedir(d);
+	return n;
+}
+
+/* The helper of a struct pgp made after the `before` helpers. */
+static pid_t new_helper(const pid_t *before, int n_before)
+{
+	pid_t now[16];
+	int n = helper_pids(now, 16);
+
+	for (int i = 0; i < n; i++) {
+		bool old = false;
+
+		for (int j = 0; j < n_before; j++)
+			old = old || now[i] == before[j];
+		if (!old)
+			return now[i];
+	}
+	return 0;
+}
+
+static bool process_exists(pid_t pid)
+{
+	char path[64];
+
+	snprintf(path, sizeof path, "/proc/%ld", (long)pid);
+	return access(path, F_OK) == 0;
+}
+
+static void expect_decrypted(struct pgp *p, const char *msg, size_t len)
+{
+	struct pgp_result r;
+
+	assert_int_equal(pgp_decrypt(p, msg, len, &r), TDK_OK);
+	show("expect_decrypted", &r);
+	assert_int_equal(r.decrypt, PGP_DECRYPTED);
+	assert_int_equal(r.n_sigs, 1);
+	assert_string_equal(r.sigs[0].fingerprint, FPR_DISCOVERER);
+	assert_memory_equal(r.plaintext, report, strlen(report));
+	pgp_result_clear(&r);
+}
+
+/* A helper killed between operations is replaced, and the next one is
+ * answered as if nothing had happened; pgp_free reaps the helper. */
+static void helper_killed(void **state)
+{
+	pid_t before[16], pid, pid2;
+	int n_before;
+	struct pgp *p;
+	size_t len;
+	char *msg;
+
+	(void)state;
+	assert_true(T.helper);
+	msg = gpg_make(T.signer, report, strlen(report), &len, "-r", DESK, "-u",
+		       "discoverer@example.org", "--encrypt", "--sign", NULL);
+	n_before = helper_pids(before, 16);
+	p = make_pgp(T.desk, 30000, 2, 1 << 20);
+	pid = new_helper(before, n_before);
+	assert_true(pid > 0);
+	expect_decrypted(p, msg, len);
+
+	assert_int_equal(kill(pid, SIGKILL), 0);
+	sleep_ms(1100); /* a helper is started at most once a second */
+	expect_decrypted(p, msg, len);
+	assert_false(process_exists(pid)); /* reaped, not a zombie */
+	pid2 = new_helper(before, n_before);
+	assert_true(pid2 > 0 && pid2 != pid);
+
+	pgp_free(p);
+	assert_false(process_exists(pid2));
+	free(msg);
+}
+
+/* A helper killed during an operation, and again at once: deferrals
+ * until the next start is due, then answers again. */
+static void helper_dies_during_operation(void **state)
+{
+	pid_t before[16], pid;
+	struct pgp_result r;
+	int n_before;
+	int64_t started;
+	struct pgp *p;
+	size_t len;
+	char *msg;
+
+	(void)state;
+	assert_true(T.helper);
+	msg = gpg_make(T.signer, report, strlen(report), &len, "-r", DESK, "-u",
+		       "discoverer@example.org", "--encrypt", "--sign", NULL);
+	n_before = helper_pids(before, 16);
+	started = mono_ms();
+	p = make_pgp(T.desk, 30000, 2, 1 << 20);
+	pid = new_helper(before, n_before);
+	assert_true(pid > 0);
+	/* Stopped, it takes the request but cannot answer; killed, it never
+	 * will. */
+	assert_int_equal(kill(pid, SIGSTOP), 0);
+	{
+		pid_t child = fork();
+
+		assert_true(child >= 0);
+		if (child == 0) {
+			sleep_ms(300);
+			kill(pid, SIGKILL);
+			_exit(0);
+		}
+		assert_int_equal(pgp_decrypt(p, msg, len, &r), TDK_OK);
+		show("helper_dies_during_operation/1", &r);
+		assert_int_equal(r.decrypt, PGP_DECRYPT_DEFERRED);
+		assert_string_equal(r.detail,
+				    "crypto helper failed: the operation was cut off");
+		assert_null(r.plaintext);
+		pgp_result_clear(&r);
+		waitpid(child, NULL, 0);
+	}
+	assert_false(process_exists(pid));
+	/* Started less than a second ago: not again yet (unless this machine
+	 * was too slow to tell). */
+	assert_int_equal(pgp_decrypt(p, msg, len, &r), TDK_OK);
+	show("helper_dies_during_operation/2", &r);
+	if (mono_ms() - started < 900) {
+		assert_int_equal(r.decrypt, PGP_DECRYPT_DEFERRED);
+		assert_string_equal(r.detail, "crypto helper unavailable: restarting");
+	}
+	pgp_result_clear(&r);
+	sleep_ms(1000);
+	expect_decrypted(p, msg, len);
+	pgp_free(p);
+	free(msg);
+}
+
+/* A helper that stops answering: each operation runs out of its budget;
+ * after three in a row and a second of silence the helper is killed and a
+ * new one answers. */
+static void helper_stops_answering(void **state)
+{
+	pid_t before[16], pid;
+	struct pgp_result r;
+	int n_before, calls = 0;
+	struct pgp *p;
+	size_t len;
+	char *msg;
+
+	(void)state;
+	assert_true(T.helper);
+	msg = gpg_make(T.signer, report, strlen(report), &len, "-r", DESK, "-u",
+		       "discoverer@example.org", "--encrypt", "--sign", NULL);
+	n_before = helper_pids(before, 16);
+	p = make_pgp(T.desk, 500, 2, 1 << 20);
+	pid = new_helper(before, n_before);
+	assert_true(pid > 0);
+	expect_decrypted(p, msg, len);
+	assert_int_equal(kill(pid, SIGSTOP), 0);
+	while (process_exists(pid) && calls < 10) {
+		int64_t t0 = mono_ms(), elapsed;
+
+		assert_int_equal(pgp_decrypt(p, msg, len, &r), TDK_OK);
+		elapsed = mono_ms() - t0;
+		show("helper_stops_answering", &r);
+		assert_int_equal(r.decrypt, PGP_DECRYPT_DEFERRED);
+		assert_string_equal(r.detail, "time budget 500 ms exhausted");
+		assert_true(elapsed >= 490 && elapsed < 800);
+		pgp_result_clear(&r);
+		calls++;
+	}
+	print_message("# killed after %d operations without an answer\n", calls);
+	assert_false(process_exists(pid));
+	assert_true(calls >= 3 && calls <= 4);
+	expect_decrypted(p, msg, len);
+	pgp_free(p);
+	free(msg);
+}
+
+/* Each test runs once with GPGME here and once in a helper; these switch
+ * T.pgp over. */
+static int switch_mode(bool helper)
+{
+	struct pgp_config cfg = { T.desk, 30000, 2, 1 << 20 };
+	tdk_err err = { "" };
+
+	if (T.helper == helper && T.pgp != NULL)
+		return 0;
+	pgp_free(T.pgp);
+	T.pgp = NULL;
+	T.helper = helper;
+	if (new_pgp(&cfg, &T.pgp, &err) != TDK_OK) {
+		fprintf(stderr, "test_pgp: new_pgp: %s\n", err.text);
+		return -1;
+	}
+	return 0;
+}
+
+static int in_process(void **state)
+{
+	(void)state;
+	return switch_mode(false);
+}
+
+static int in_helper(void **state)
+{
+	(void)state;
+	return switch_mode(true);
+}
+
+#define HERE(f) { #f, f, in_process, NULL, NULL }
+#define HELPER(f) { "helper: " #f, f, in_helper, NULL, NULL }
+#define BOTH(f) HERE(f), HELPER(f)
+
+int main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(state_names),
-		cmocka_unit_test(new_checks_home_mode),
-		cmocka_unit_test(new_checks_ranges),
-		cmocka_unit_test(new_default_home),
-		cmocka_unit_test(decrypt_unsigned),
-		cmocka_unit_test(decrypt_signed_by_discoverer),
-		cmocka_unit_test(decrypt_with_rsa_desk_key),
-		cmocka_unit_test(decrypt_for_someone_else),
-		cmocka_unit_test(decrypt_garbage),
-		cmocka_unit_test(decrypt_symmetric),
-		cmocka_unit_test(decrypt_signed_by_revoked_key),
-		cmocka_unit_test(decrypt_signed_by_unknown_key),
-		cmocka_unit_test(decrypt_signed_only_message),
-		cmocka_unit_test(verify_expired_key),
-		cmocka_unit_test(verify_tampered_signed_data),
-		cmocka_unit_test(verify_detached),
-		cmocka_unit_test(verify_clearsigned),
-		cmocka_unit_test(verify_more_than_four_signatures),
-		cmocka_unit_test(output_cap),
-		cmocka_unit_test(budget_with_stuck_agent),
-		cmocka_unit_test(budget_too_small),
-		cmocka_unit_test(agent_unavailable),
-		cmocka_unit_test(concurrency),
+		HERE(state_names),
+		BOTH(new_checks_home_mode),
+		BOTH(new_checks_ranges),
+		BOTH(new_default_home),
+		BOTH(decrypt_unsigned),
+		BOTH(decrypt_signed_by_discoverer),
+		BOTH(decrypt_with_rsa_desk_key),
+		BOTH(decrypt_for_someone_else),
+		BOTH(decrypt_garbage),
+		BOTH(decrypt_symmetric),
+		BOTH(decrypt_signed_by_revoked_key),
+		BOTH(decrypt_signed_by_unknown_key),
+		BOTH(decrypt_signed_only_message),
+		BOTH(verify_expired_key),
+		BOTH(verify_tampered_signed_data),
+		BOTH(verify_detached),
+		BOTH(verify_clearsigned),
+		BOTH(verify_more_than_four_signatures),
+		BOTH(output_cap),
+		BOTH(budget_with_stuck_agent),
+		BOTH(budget_too_small),
+		BOTH(agent_unavailable),
+		BOTH(concurrency),
+		HELPER(helper_killed),
+		HELPER(helper_dies_during_operation),
+		HELPER(helper_stops_answering),
 	};
 
+	/* Run as the crypto helper of the tests above. */
+	if (argc == 2 && strcmp(argv[1], "--crypto-helper") == 0)
+		return pgp_helper_main(0);
 	return cmocka_run_group_tests_name("pgp", tests, group_setup,
 					   group_teardown);
 }
