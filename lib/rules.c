@@ -3,12 +3,12 @@
  *
  * Scalars go through the configuration engine (conf.h), so unknown keys
  * and wrong types get the same file:line messages as todoke.conf. Lists
- * (closures, reason codes, outcomes, the unreachable table, held notices),
- * periods and times of day are read here; each list element is a group
- * whose keys are checked against the fields it may hold, or a name checked
- * against the names todoke knows. The helpers that read a loaded policy
- * (rules_unreachable_proposal, rules_hold_without_key) and the pure
- * rules_domain_related are at the end.
+ * (closures, reason codes, outcomes, the unreachable table, held notices,
+ * ISO-2022-JP audiences), periods and times of day are read here; each
+ * list element is a group whose keys are checked against the fields it may
+ * hold, or a name checked against the names todoke knows. The helpers that
+ * read a loaded policy (rules_unreachable_proposal, rules_hold_without_key,
+ * rules_iso_2022_jp) and the pure rules_domain_related are at the end.
  */
 #include "rules.h"
 
@@ -50,6 +50,10 @@ static const char *const notice_names[] = {
 	"ended", "published", "priority-provided", "acknowledgement",
 	"acceptance", "non-acceptance", NULL
 };
+/* The audiences of notices, as notices.iso_2022_jp names them. */
+static const char *const audience_names[] = {
+	"discoverer", "operator", "developer", "coordinator", "staff", NULL
+};
 
 #define S(field) offsetof(struct rule_scalars, field)
 static const struct conf_spec rule_table[] = {
@@ -78,6 +82,7 @@ static const struct conf_spec rule_table[] = {
 	{ "unreachable.otherwise", CONF_ENUM, S(unreachable_otherwise), NULL, 0, 0, proposal_names, true, NULL },
 	{ "product.nondisclosure_withdrawal", CONF_STRING, S(nondisclosure_withdrawal), NULL, 0, 0, NULL, true, NULL },
 	{ "notices.hold_without_key", CONF_CUSTOM, 0, NULL, 0, 0, NULL, true, NULL },
+	{ "notices.iso_2022_jp", CONF_CUSTOM, 0, NULL, 0, 0, NULL, false, NULL },
 	{ "digest.time", CONF_STRING, S(digest_time), NULL, 0, 0, NULL, true, NULL },
 	{ "limits.recipient_daily_cap", CONF_INT, S(recipient_daily_cap), NULL, 1, 10000, NULL, true, NULL },
 	{ "reasons.not_accepted", CONF_CUSTOM, 0, NULL, 0, 0, NULL, true, NULL },
@@ -609,31 +614,36 @@ static bool name_in(const char *const *names, const char *name)
 	return false;
 }
 
-static int load_held_notice(const struct loader *ld, const char *path,
+/* An item of a list of names: notices.hold_without_key names notices,
+ * notices.iso_2022_jp audiences. */
+static int load_listed_name(const struct loader *ld, const char *path,
 			    const config_setting_t *e, void *items, size_t index)
 {
+	bool audiences = strcmp(path, "notices.iso_2022_jp") == 0;
+	const char *const *names = audiences ? audience_names : notice_names;
+	const char *what = audiences ? "audience" : "notice";
 	char **held = items;
 	const char *name = config_setting_get_string(e);
 	char msg[400];
 
 	if (config_setting_type(e) != CONFIG_TYPE_STRING) {
-		snprintf(msg, sizeof msg, "'%s' holds notice names as strings", path);
+		snprintf(msg, sizeof msg, "'%s' holds %s names as strings", path, what);
 		return fail_at(ld, e, TDK_EINVAL, msg);
 	}
-	if (!name_in(notice_names, name)) {
+	if (!name_in(names, name)) {
 		size_t used = (size_t)snprintf(msg, sizeof msg,
-					       "unknown notice \"%s\" in '%s', must be one of: ",
-					       name, path);
+					       "unknown %s \"%s\" in '%s', must be one of: ",
+					       what, name, path);
 
-		for (size_t i = 0; notice_names[i] != NULL && used < sizeof msg; i++)
+		for (size_t i = 0; names[i] != NULL && used < sizeof msg; i++)
 			used += (size_t)snprintf(msg + used, sizeof msg - used, "%s%s",
-						 i == 0 ? "" : ", ", notice_names[i]);
+						 i == 0 ? "" : ", ", names[i]);
 		return fail_at(ld, e, TDK_EINVAL, msg);
 	}
 	for (size_t k = 0; k < index; k++) {
 		if (strcmp(held[k], name) == 0) {
-			snprintf(msg, sizeof msg, "notice \"%s\" appears twice in '%s'",
-				 name, path);
+			snprintf(msg, sizeof msg, "%s \"%s\" appears twice in '%s'",
+				 what, name, path);
 			return fail_at(ld, e, TDK_EEXIST, msg);
 		}
 	}
@@ -746,8 +756,15 @@ int rules_load(const char *file, const struct rules **out, tdk_err *err)
 		size_t n;
 
 		rc = load_list(&ld, "notices.hold_without_key", false, sizeof(char *),
-			       load_held_notice, &items, &n);
+			       load_listed_name, &items, &n);
 		rules->notices.hold_without_key = items;
+	}
+	if (rc == TDK_OK) {
+		size_t n;
+
+		rc = load_list(&ld, "notices.iso_2022_jp", false, sizeof(char *),
+			       load_listed_name, &items, &n);
+		rules->notices.iso_2022_jp = items;
 	}
 	if (rc == TDK_OK)
 		rc = load_reasons(&ld, "reasons.not_accepted", &rules->not_accepted);
@@ -840,6 +857,9 @@ void rules_free(const struct rules *rules)
 	for (char **n = r->notices.hold_without_key; n != NULL && *n != NULL; n++)
 		free(*n);
 	free(r->notices.hold_without_key);
+	for (char **n = r->notices.iso_2022_jp; n != NULL && *n != NULL; n++)
+		free(*n);
+	free(r->notices.iso_2022_jp);
 	free(r->source);
 	free(r);
 }
@@ -1009,6 +1029,14 @@ const char *rules_proposal_name(enum rule_proposal proposal)
 	if (proposal < RULE_PROPOSE_STAFF || proposal > RULE_PROPOSE_END)
 		return NULL;
 	return proposal_names[proposal - 1];
+}
+
+bool rules_iso_2022_jp(const struct rules *rules, const char *audience)
+{
+	for (char **n = rules->notices.iso_2022_jp; n != NULL && *n != NULL; n++)
+		if (audience != NULL && strcmp(*n, audience) == 0)
+			return true;
+	return false;
 }
 
 bool rules_hold_without_key(const struct rules *rules, const char *notice)

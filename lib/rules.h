@@ -115,6 +115,10 @@ struct rules {
 		 * acknowledgement, acceptance, non-acceptance) held for staff
 		 * when the recipient has no OpenPGP key; NULL-terminated */
 		char **hold_without_key;
+		/* audiences (discoverer, operator, developer, coordinator,
+		 * staff) whose Japanese notices are ISO-2022-JP, for old
+		 * mail clients; NULL-terminated */
+		char **iso_2022_jp;
 	} notices;
 	struct rule_reason_list not_accepted, web_end, product_end;
 	struct rule_outcome *outcomes;
@@ -152,6 +156,8 @@ enum rule_impact rules_impact_from_name(const char *name);
 /* "staff", "committee", "end"; NULL for anything else. */
 const char *rules_proposal_name(enum rule_proposal proposal);
 
+/* Whether Japanese notices to audience are sent in ISO-2022-JP. */
+bool rules_iso_2022_jp(const struct rules *rules, const char *audience);
 /* Whether the notice is held for staff when its recipient has no key. */
 bool rules_hold_without_key(const struct rules *rules, const char *notice);
 

@@ -588,6 +588,51 @@ static void held_notices(void **state)
 	expect_required(line, "notices.hold_without_key");
 }
 
+static void iso_2022_jp_audiences(void **state)
+{
+	const char *line = "iso_2022_jp = [ ];";
+	g_autofree char *path = shipped_path();
+	const struct rules *r = NULL;
+	tdk_err err;
+
+	assert_int_equal(rules_load(path, &r, &err), TDK_OK);
+	assert_false(rules_iso_2022_jp(r, "operator"));
+	assert_false(rules_iso_2022_jp(r, "discoverer"));
+	rules_free(r);
+
+	r = load_changed(line, "iso_2022_jp = [ \"operator\", \"developer\" ];");
+	assert_true(rules_iso_2022_jp(r, "operator"));
+	assert_true(rules_iso_2022_jp(r, "developer"));
+	assert_false(rules_iso_2022_jp(r, "discoverer"));
+	assert_false(rules_iso_2022_jp(r, "staff"));
+	assert_false(rules_iso_2022_jp(r, "Operator"));
+	assert_false(rules_iso_2022_jp(r, NULL));
+	rules_free(r);
+
+	r = load_changed(line, "iso_2022_jp = [ \"discoverer\", \"operator\", "
+			       "\"developer\", \"coordinator\", \"staff\" ];");
+	assert_true(rules_iso_2022_jp(r, "coordinator"));
+	assert_true(rules_iso_2022_jp(r, "staff"));
+	assert_null(r->notices.iso_2022_jp[5]);
+	rules_free(r);
+
+	/* optional: a rules file without it names no audience */
+	r = load_changed(line, "");
+	assert_null(r->notices.iso_2022_jp[0]);
+	assert_false(rules_iso_2022_jp(r, "operator"));
+	rules_free(r);
+
+	expect_refusal(line, "iso_2022_jp = [ \"operator\", \"site\" ];", TDK_EINVAL,
+		       "unknown audience \"site\" in 'notices.iso_2022_jp', must be one of: "
+		       "discoverer, operator, developer, coordinator, staff");
+	expect_refusal(line, "iso_2022_jp = [ \"operator\", \"operator\" ];", TDK_EEXIST,
+		       "audience \"operator\" appears twice in 'notices.iso_2022_jp'");
+	expect_refusal(line, "iso_2022_jp = [ 1 ];", TDK_EINVAL,
+		       "'notices.iso_2022_jp' holds audience names as strings");
+	expect_refusal(line, "iso_2022_jp = \"operator\";", TDK_EINVAL,
+		       "setting 'notices.iso_2022_jp' must be a list");
+}
+
 static void domain_relation(void **state)
 {
 	/* equal, ignoring case and a trailing dot */
@@ -671,6 +716,7 @@ int main(void)
 		cmocka_unit_test(unreachable_proposals),
 		cmocka_unit_test(impact_and_proposal_names),
 		cmocka_unit_test(held_notices),
+		cmocka_unit_test(iso_2022_jp_audiences),
 		cmocka_unit_test(domain_relation),
 	};
 
