@@ -8,10 +8,13 @@
  * it (template.h; the discoverer's personal data only for the discoverer
  * and staff), build the MIME message (mime.h), sign it and encrypt it to
  * the recipient's key when one is known (sign.h), and store the result
- * in the intent in one transaction. Then hand the stored message to
- * outbound.sendmail (fork + exec, an argument vector, the message on a
- * pipe) and record the outcome in a second transaction: sent, deferred
- * (with a growing pause) or failed (staff are told).
+ * in the intent in one transaction. Japanese notices to an audience the
+ * rules' notices.iso_2022_jp names are ISO-2022-JP. Then hand the stored
+ * message to outbound.sendmail (split into words as sh would, but never
+ * run by a shell; fork + exec of that argument vector with -i -f SENDER
+ * -- RCPT added, the message on a pipe) and record the outcome in a
+ * second transaction: sent, deferred (with a growing pause) or failed
+ * (staff are told).
  *
  * A crash after sendmail took the message and before the outcome is
  * recorded sends it once more, with the same Message-ID: the message is
@@ -174,6 +177,9 @@ static int render(struct engine *eng, struct outbox_item *o, const struct case_r
 		refs[0] = c->report_message_id;
 	n = (struct mime_notice){ .from = eng->config->contact_address, .to = to,
 				  .subject = subject, .body = body,
+				  .charset = o->lang != NULL && strcmp(o->lang, "ja") == 0 &&
+						     rules_iso_2022_jp(eng->rules, o->audience)
+					     ? "ISO-2022-JP" : NULL,
 				  .message_id = o->message_id, .references = refs,
 				  .date = now, .zone = eng->config->calendar_timezone,
 				  .attachments = atts, .n_attachments = names->len };
@@ -312,16 +318,23 @@ static char *envelope_sender(const struct tdk_config *cfg, uint64_t id)
 			       cfg->bounce_address, token, at);
 }
 
-/* Runs sendmail with data on its stdin: its exit status, or -1. */
-static int run_sendmail(const char *program, const char *sender, const char *rcpt,
+/* Runs the program of command (outbound.sendmail as words) with data on
+ * its stdin: its exit status, or -1. */
+static int run_sendmail(char *const *command, const char *sender, const char *rcpt,
 			GBytes *data, char *why, size_t why_len)
 {
+	const char *program = command[0];
+	const char *tail[] = { "-i", "-f", sender, "--", rcpt, NULL };
+	size_t words = g_strv_length((char **)command);
+	g_autofree const char **argv = g_new0(const char *, words + G_N_ELEMENTS(tail));
 	int fds[2], status = 0;
 	pid_t pid;
 	gsize len;
 	const char *p = g_bytes_get_data(data, &len);
 	struct sigaction ign = { .sa_handler = SIG_IGN }, old;
 
+	memcpy(argv, command, words * sizeof *argv);
+	memcpy(argv + words, tail, sizeof tail);
 	if (pipe(fds) != 0 || fcntl(fds[1], F_SETFD, FD_CLOEXEC) != 0) {
 		snprintf(why, why_len, "pipe: %s", strerror(errno));
 		return -1;
@@ -334,14 +347,11 @@ static int run_sendmail(const char *program, const char *sender, const char *rcp
 		return -1;
 	}
 	if (pid == 0) {
-		char *argv[] = { (char *)program, "-i", "-f", (char *)sender, "--",
-				 (char *)rcpt, NULL };
-
 		if (dup2(fds[0], 0) < 0)
 			_exit(EX_OSERR);
 		if (fds[0] != 0)
 			close(fds[0]);
-		execv(program, argv);
+		execv(program, (char **)argv);
 		_exit(EX_OSERR);
 	}
 	close(fds[0]);
@@ -376,11 +386,11 @@ static int run_sendmail(const char *program, const char *sender, const char *rcp
 static bool permanent(int code)
 {
 	return code == EX_USAGE || code == EX_DATAERR || code == EX_NOUSER ||
-	       code == EX_NOHOST;
+	       code == EX_NOHOST || code == EX_UNAVAILABLE;
 }
 
 /* Second half: hand the stored message to sendmail, record the outcome. */
-static int send_one(struct engine *eng, uint64_t id, int64_t now,
+static int send_one(struct engine *eng, char *const *command, uint64_t id, int64_t now,
 		    struct engine_stats *stats, tdk_err *err)
 {
 	struct store_txn *txn = NULL;
@@ -401,7 +411,7 @@ static int send_one(struct engine *eng, uint64_t id, int64_t now,
 		return TDK_OK;
 	}
 	sender = envelope_sender(eng->config, o->id);
-	code = run_sendmail(eng->config->outbound_sendmail, sender, o->recipient,
+	code = run_sendmail(command, sender, o->recipient,
 			    o->rendered, why, sizeof why);
 	outbox_item_free(o);
 	o = NULL;
@@ -461,13 +471,22 @@ int engine_deliver(struct engine *eng, int64_t now, size_t max,
 		   struct engine_stats *stats, tdk_err *err)
 {
 	struct store_txn *txn = NULL;
-	struct pending p = { .ids = g_array_new(FALSE, FALSE, sizeof(uint64_t)), .now = now };
+	struct pending p = { .ids = NULL, .now = now };
+	g_auto(GStrv) command = NULL;
+	GError *gerr = NULL;
 	int rc;
 
-	if (eng->config->outbound_sendmail == NULL || eng->config->outbound_sendmail[0] == '\0') {
-		g_array_unref(p.ids);
+	if (eng->config->outbound_sendmail == NULL || eng->config->outbound_sendmail[0] == '\0')
 		return TDK_OK; /* delivery is off */
+	if (!g_shell_parse_argv(eng->config->outbound_sendmail, NULL, &command, &gerr)) {
+		rc = tdk_err_set(err, TDK_EINVAL, "outbound.sendmail: %s", gerr->message);
+		g_error_free(gerr);
+		return rc;
 	}
+	if (!g_path_is_absolute(command[0]))
+		return tdk_err_set(err, TDK_EINVAL,
+				   "outbound.sendmail: \"%s\" is not an absolute path", command[0]);
+	p.ids = g_array_new(FALSE, FALSE, sizeof(uint64_t));
 	rc = store_begin(eng->store, false, &txn, err);
 	if (rc == TDK_OK)
 		rc = store_outbox_foreach(txn, collect, &p, err);
@@ -480,7 +499,7 @@ int engine_deliver(struct engine *eng, int64_t now, size_t max,
 
 		rc = prepare(eng, id, now, &what, err);
 		if (rc == TDK_OK && what == PREP_SEND)
-			rc = send_one(eng, id, now, stats, err);
+			rc = send_one(eng, command, id, now, stats, err);
 	}
 	g_array_unref(p.ids);
 	return rc;
