@@ -876,9 +876,13 @@ int intake_process(const struct intake_config *cfg, struct pgp *pgp,
 	e = g_new0(struct spool_entry, 1);
 	e->received = envelope->received;
 	e->queue_id = dup_or_empty(envelope->queue_id);
+	/* The MTA's spelling "<addr>" (as a milter gets it) is kept bare. */
 	e->envelope_from = dup_or_empty(envelope->sender);
-	if (strcmp(e->envelope_from, "<>") == 0)
-		e->envelope_from[0] = '\0';
+	if (e->envelope_from[0] == '<' && strlen(e->envelope_from) >= 2 &&
+	    e->envelope_from[strlen(e->envelope_from) - 1] == '>') {
+		e->envelope_from[strlen(e->envelope_from) - 1] = '\0';
+		memmove(e->envelope_from, e->envelope_from + 1, strlen(e->envelope_from));
+	}
 	e->recipients = g_new0(char *, envelope->n_recipients + 1);
 	for (size_t i = 0; i < envelope->n_recipients; i++)
 		e->recipients[i] = g_strdup(envelope->recipients[i]);

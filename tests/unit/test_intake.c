@@ -139,6 +139,16 @@ static void commands_bounces_auto_replies(void **state)
 	assert_string_equal(e->envelope_from, "");
 	spool_entry_free(e);
 
+	/* a milter gets the envelope sender as the MTA spells it: <> and <addr> */
+	e = run("From: MAILER-DAEMON@mx.example\r\nSubject: Undelivered\r\n\r\nfailed\r\n",
+		"vuln-bounce+N17@desk.example", "<>", &r);
+	assert_string_equal(e->envelope_from, "");
+	spool_entry_free(e);
+	e = run("From: Taro <taro@discoverer.example>\r\nSubject: report\r\n\r\nXSS\r\n",
+		"vuln-info@desk.example", "<taro@discoverer.example>", &r);
+	assert_string_equal(e->envelope_from, "taro@discoverer.example");
+	spool_entry_free(e);
+
 	e = run("From: op@operator.example\r\nAuto-Submitted: auto-replied\r\n"
 		"Subject: Out of office Re: [IPA#00000005]\r\n\r\naway\r\n",
 		"vuln-contact@desk.example", "op@operator.example", &r);
