@@ -61,6 +61,60 @@ static bool is_iso2022jp(const char *charset)
 	return charset != NULL && g_ascii_strcasecmp(charset, "ISO-2022-JP") == 0;
 }
 
+/* The raw Subject value (leading blank, folded, trailing LF) for an
+ * ISO-2022-JP subject as RFC 1468 writes it: the ASCII words before the
+ * first non-ASCII one as they are, the rest as "B" encoded-words, each a
+ * whole ISO-2022-JP text (back in ASCII at its end) of at most 75
+ * characters on a line of its own. NULL when the text is all ASCII or has
+ * a character ISO-2022-JP lacks. */
+static char *iso2022jp_subject(const char *text)
+{
+	enum { MAX_BYTES = 42 }; /* 56 base64 characters + 18 = 74 */
+	const char *rest = text, *p, *start;
+	g_autoptr(GString) raw = g_string_new(" ");
+	g_autofree char *done = NULL;
+	gsize done_len = 0;
+	bool first = true;
+
+	for (p = text; *p != '\0' && (unsigned char)*p < 0x80; p++)
+		if (*p == ' ')
+			rest = p + 1;
+	if (*p == '\0')
+		return NULL;
+	if (rest > text)
+		g_string_append_printf(raw, "%.*s\n ", (int)(rest - 1 - text), text);
+	for (start = p = rest; *start != '\0'; p = g_utf8_next_char(p)) {
+		gsize len = 0;
+		char *jis = *p != '\0' ? g_convert(start, g_utf8_next_char(p) - start,
+						    "ISO-2022-JP", "UTF-8", NULL, &len, NULL)
+				       : NULL;
+
+		if (*p != '\0' && jis == NULL)
+			return NULL;
+		if (*p == '\0' || (len > MAX_BYTES && done != NULL)) {
+			g_autofree char *b64 = g_base64_encode((const guchar *)done, done_len);
+
+			g_string_append_printf(raw, "%s=?ISO-2022-JP?B?%s?=",
+					       first ? "" : "\n ", b64);
+			first = false;
+			g_clear_pointer(&done, g_free);
+			g_free(jis);
+			start = p;
+			if (*p == '\0')
+				break;
+			jis = g_convert(start, g_utf8_next_char(p) - start, "ISO-2022-JP",
+					"UTF-8", NULL, &len, NULL);
+			if (jis == NULL)
+				return NULL;
+		}
+		g_free(done);
+		done = jis;
+		done_len = len;
+	}
+	g_string_append_c(raw, '\n');
+	return g_string_free(g_steal_pointer(&raw), FALSE);
+}
+
 /* A text/plain part in charset (when text converts to it, else UTF-8),
  * with a 7-bit transfer encoding; an attachment when filename is set. */
 static GMimeObject *text_part(const char *text, const char *charset,
@@ -169,6 +223,15 @@ int mime_message(const struct mime_notice *n, GMimeObject *content,
 	subject = clean_header_text(n->subject);
 	g_mime_message_set_subject(msg, subject,
 				   is_iso2022jp(n->charset) ? "iso-2022-jp" : "utf-8");
+	if (is_iso2022jp(n->charset)) {
+		g_autofree char *raw = iso2022jp_subject(subject);
+
+		if (raw != NULL)
+			g_mime_header_set_raw_value(
+				g_mime_header_list_get_header(g_mime_object_get_header_list(obj),
+							      "Subject"),
+				raw);
+	}
 	utc = g_date_time_new_from_unix_utc(n->date);
 	if (n->zone != NULL)
 		tz = g_time_zone_new_identifier(n->zone);

@@ -106,7 +106,8 @@ static void test_iso2022jp(void **state)
 	n.charset = "ISO-2022-JP";
 	text = build(&n);
 	h = headers(text);
-	assert_non_null(strstr(h, "=?iso-2022-jp?"));
+	/* RFC 1468: the case tag as it is, the rest "B" encoded */
+	assert_non_null(strstr(h, "\nSubject: [IPA#00000001]\n =?ISO-2022-JP?B?"));
 	assert_non_null(strstr(text, "charset=ISO-2022-JP"));
 	for (const unsigned char *p = (const unsigned char *)text; *p; p++)
 		assert_true(*p < 0x80); /* 7-bit throughout */
@@ -119,6 +120,53 @@ static void test_iso2022jp(void **state)
 		assert_string_equal(body, n.body);
 	}
 	g_object_unref(m);
+}
+
+/* Subjects in ISO-2022-JP: long ones become several encoded-words of at
+ * most 75 characters that decode to the text; one with a character
+ * ISO-2022-JP lacks stays UTF-8. */
+static void test_iso2022jp_subjects(void **state)
+{
+	static const char *const subjects[] = {
+		"[IPA#00000001] セキュリティ上の問題に関する詳細情報送付の件(再送)について、"
+		"ご確認のほどよろしくお願いいたします ABC 123",
+		"取扱番号なしの件名",
+		"[IPA#00000001] 問題 (re: 2)",
+	};
+	struct mime_notice n = notice();
+
+	(void)state;
+	n.charset = "ISO-2022-JP";
+	for (size_t i = 0; i < G_N_ELEMENTS(subjects); i++) {
+		g_autofree char *text = NULL, *h = NULL;
+		g_auto(GStrv) lines = NULL;
+		GMimeMessage *m;
+
+		n.subject = subjects[i];
+		text = build(&n);
+		h = headers(text);
+		lines = g_strsplit(h, "\n", -1);
+		for (char **l = lines; *l != NULL; l++) {
+			assert_true(strlen(*l) <= 78);
+			if (strstr(*l, "=?") != NULL)
+				assert_non_null(strstr(*l, "=?ISO-2022-JP?B?"));
+		}
+		m = parse(text);
+		assert_string_equal(g_mime_message_get_subject(m), n.subject);
+		g_object_unref(m);
+	}
+	{
+		g_autofree char *text = NULL, *h = NULL;
+		GMimeMessage *m;
+
+		n.subject = "[IPA#00000001] 髙橋様 🙂";
+		text = build(&n);
+		h = headers(text);
+		assert_null(strstr(h, "ISO-2022-JP?B?"));
+		m = parse(text);
+		assert_string_equal(g_mime_message_get_subject(m), n.subject);
+		g_object_unref(m);
+	}
 }
 
 static void test_attachment(void **state)
@@ -219,6 +267,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_headers),
 		cmocka_unit_test(test_iso2022jp),
+		cmocka_unit_test(test_iso2022jp_subjects),
 		cmocka_unit_test(test_attachment),
 		cmocka_unit_test(test_injection),
 		cmocka_unit_test(test_bad_reference),
