@@ -6,7 +6,9 @@
  * (only the steps the milter needs, and no replies where none is needed),
  * collecting the mail of desk recipients, and the end-of-message hand-off:
  * intake, durable spool commit, header changes. Mail without a desk
- * recipient is handed back at DATA (at EOH if the MTA skips DATA).
+ * recipient is handed back at DATA (at EOH if the MTA skips DATA), and so
+ * is the desk's own outbound mail (envelope sender the bounce address):
+ * a staff notice to the control address must not come back as a command.
  */
 #include "config.h"
 
@@ -26,6 +28,7 @@ struct mf_message {
 	char *sender;
 	GPtrArray *recipients;   /* char *, all envelope recipients */
 	bool for_desk;
+	bool from_desk;          /* the desk's own notice: never intake */
 	bool all_desk;           /* every recipient is a desk address */
 	bool too_big;
 	bool too_many_trust_headers;
@@ -69,6 +72,7 @@ static void mf_message_reset(struct mf_message *m)
 	else
 		m->header_counts = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
 	m->for_desk = false;
+	m->from_desk = false;
 	m->all_desk = true;
 	m->too_big = false;
 	m->too_many_trust_headers = false;
@@ -143,6 +147,8 @@ static sfsistat mf_envfrom(SMFICTX *ctx, char **argv)
 
 	mf_message_reset(&conn->msg);
 	conn->msg.sender = g_strdup(argv[0] != NULL ? argv[0] : "");
+	conn->msg.from_desk = (intake_desk_role(&mf_state.intake, conn->msg.sender, NULL) &
+			       DESK_BOUNCE) != 0;
 	return mf_verdict(ctx, MF_CONTINUE, NULL, NULL, NULL,
 			  no_reply(conn, SMFIP_NR_MAIL));
 }
@@ -153,7 +159,7 @@ static sfsistat mf_envrcpt(SMFICTX *ctx, char **argv)
 	const char *rcpt = argv[0] != NULL ? argv[0] : "";
 
 	g_ptr_array_add(conn->msg.recipients, g_strdup(rcpt));
-	if (intake_desk_role(&mf_state.intake, rcpt, NULL) != DESK_NONE)
+	if (!conn->msg.from_desk && intake_desk_role(&mf_state.intake, rcpt, NULL) != DESK_NONE)
 		conn->msg.for_desk = true;
 	else
 		conn->msg.all_desk = false;
