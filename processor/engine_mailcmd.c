@@ -391,6 +391,8 @@ static void log_outcome(const struct run *r)
 	const struct mailcmd *m = r->m;
 	const char *qid = e->queue_id != NULL && *e->queue_id ? e->queue_id : "-";
 	const char *msgid = e->message_id != NULL ? e->message_id : "-";
+	const char *sender = e->envelope_from != NULL ? e->envelope_from : "";
+	bool bracket = sender[0] == '<'; /* as the MTA gave it */
 
 	if (r->applied) {
 		g_autofree char *first = NULL;
@@ -410,8 +412,8 @@ static void log_outcome(const struct run *r)
 			 m->n_errors, m->n_errors == 1 ? "" : "s", m->signer->address);
 	} else {
 		msg_warn("-: command mail %" G_GUINT64_FORMAT " (queue id %s, Message-ID "
-			 "%s, envelope sender <%s>) refused (%s): %s; %s%s", e->id, qid,
-			 msgid, e->envelope_from != NULL ? e->envelope_from : "",
+			 "%s, envelope sender %s%s%s) refused (%s): %s; %s%s", e->id, qid,
+			 msgid, bracket ? "" : "<", sender, bracket ? "" : ">",
 			 mailcmd_auth_name(m->auth), m->reason,
 			 m->signer != NULL ? "transcript to " : "dropped without a reply",
 			 m->signer != NULL ? m->signer->address : "");
