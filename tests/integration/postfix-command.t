@@ -204,6 +204,9 @@ tap_is "no mail to the From or Reply-To address" \
 	"$(desk_mails somebody@elsewhere.example; desk_mails replies@elsewhere.example)" ""
 next_transcript accept
 tap_like "it is encrypted" "$(cat "$W/t.eml")" 'Content-Type: multipart/encrypted'
+tap_is "its subject names no case" \
+	"$(python3 "$TOP_SRCDIR/tests/lib/pgpmime.py" subject "$W/t.eml")" 'Results of your commands'
+tap_like "it is addressed to alice" "$(cat "$W/t.eml")" 'To: alice@desk.example'
 tap_unlike "no command text in transit" "$(cat "$W/t.eml")" 'accepted by mail|accept IPA'
 tap_like "alice's key decrypts it" "$(cat "$W/t.status")" 'DECRYPTION_OKAY'
 tap_like "signed by the desk key inside" "$(cat "$W/t.status")" "VALIDSIG [0-9A-F]+ .* $DESK"
