@@ -43,6 +43,7 @@ struct run {
 	bool applied;
 	GArray *touched;          /* case numbers, in order, once each */
 	char *cases;              /* the touched cases now, for the transcript */
+	const char *reply;        /* what the signer got, for the log */
 };
 
 static bool storage_trouble(int rc)
@@ -346,15 +347,19 @@ static int transcript(struct run *r, tdk_err *err)
 	if (rc != TDK_OK)
 		return rc;
 	flow_of(r, &f, err);
-	if (!allowed)
+	if (!allowed) {
+		r->reply = "reply withheld (staff.transcripts_per_hour)";
 		return withhold(r, &f, first_withheld, err);
+	}
 	if (key_unusable(r)) {
+		r->reply = "no transcript (the key is unusable), staff told";
 		text = g_strdup_printf("command mail <%s> signed by key %s (%s) refused: "
 				       "%s; no transcript, the key cannot be encrypted to",
 				       m->message_id != NULL ? m->message_id : "none",
 				       m->signer->fingerprint, m->signer->address, m->reason);
 		return flow_tell_staff(&f, "command-mail-refused", text);
 	}
+	r->reply = "transcript to";
 	text = mailcmd_transcript(m, r->applied, r->cases, r->eng->cal);
 	return flow_desk_notice(&f, "transcript", m->signer->address, text, NULL);
 }
@@ -393,6 +398,8 @@ static void log_outcome(const struct run *r)
 	const char *msgid = e->message_id != NULL ? e->message_id : "-";
 	const char *sender = e->envelope_from != NULL ? e->envelope_from : "";
 	bool bracket = sender[0] == '<'; /* as the MTA gave it */
+	const char *reply = r->reply != NULL ? r->reply : "no reply";
+	bool to_signer = strcmp(reply, "transcript to") == 0;
 
 	if (r->applied) {
 		g_autofree char *first = NULL;
@@ -401,22 +408,24 @@ static void log_outcome(const struct run *r)
 		flow_init(&f, r->eng->store, r->eng->config, r->eng->rules, r->eng->cal);
 		first = flow_case_text(&f, g_array_index(r->touched, uint64_t, 0));
 		msg_info("%s: command mail %" G_GUINT64_FORMAT " (queue id %s, "
-			 "Message-ID %s) of key %s: %zu command%s applied to %u case%s",
+			 "Message-ID %s) of key %s: %zu command%s applied to %u case%s; %s%s%s",
 			 first, e->id, qid, msgid, m->fingerprint, m->n_lines,
 			 m->n_lines == 1 ? "" : "s", r->touched->len,
-			 r->touched->len == 1 ? "" : "s");
+			 r->touched->len == 1 ? "" : "s", reply,
+			 to_signer ? " " : "", to_signer ? m->signer->address : "");
 	} else if (m->auth == MAILCMD_AUTH_OK) {
 		msg_warn("-: command mail %" G_GUINT64_FORMAT " (queue id %s, Message-ID "
 			 "%s) of key %s refused: %zu line%s cannot be applied; "
-			 "transcript to %s", e->id, qid, msgid, m->fingerprint,
-			 m->n_errors, m->n_errors == 1 ? "" : "s", m->signer->address);
+			 "%s%s%s", e->id, qid, msgid, m->fingerprint,
+			 m->n_errors, m->n_errors == 1 ? "" : "s", reply,
+			 to_signer ? " " : "", to_signer ? m->signer->address : "");
 	} else {
 		msg_warn("-: command mail %" G_GUINT64_FORMAT " (queue id %s, Message-ID "
-			 "%s, envelope sender %s%s%s) refused (%s): %s; %s%s", e->id, qid,
+			 "%s, envelope sender %s%s%s) refused (%s): %s; %s%s%s", e->id, qid,
 			 msgid, bracket ? "" : "<", sender, bracket ? "" : ">",
 			 mailcmd_auth_name(m->auth), m->reason,
-			 m->signer != NULL ? "transcript to " : "dropped without a reply",
-			 m->signer != NULL ? m->signer->address : "");
+			 m->signer != NULL ? reply : "dropped without a reply",
+			 to_signer ? " " : "", to_signer ? m->signer->address : "");
 	}
 }
 
