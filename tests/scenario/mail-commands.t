@@ -99,6 +99,27 @@ tap_is "the events carry the mail's Message-ID" \
 	"$("$todokectl" $opts timeline $C1 --json | jq -r '[.[] | select(.type == "command-mail")] | .[0].message_id')" \
 	"good.$$@staff.example"
 tap_is "counted as accepted" "$(counter accepted)" 1
+# Delivered: signed by the desk, encrypted to alice's key, which reads it.
+TDK_CAPTURE_DIR=$tap_tmp/sent
+export TDK_CAPTURE_DIR
+mkdir "$TDK_CAPTURE_DIR"
+"$processor" $opts -o outbound.sendmail="$TOP_SRCDIR/tests/lib/sendmail-capture" \
+	-f --once --now 2027-03-02T10:01:00+09:00 >/dev/null 2>&1
+sent=$(grep -lx 'alice@desk.example' "$TDK_CAPTURE_DIR"/*.args)
+tap_is "the transcript is delivered once, to alice" "$(printf '%s\n' $sent | grep -c .)" 1
+sent=${sent%.args}.eml
+tap_like "encrypted" "$(cat "$sent")" 'Content-Type: multipart/encrypted'
+tap_unlike "with no command in clear" "$(cat "$sent")" "send $C1|www1"
+GNUPGHOME=$SIGN_HOME gpg --batch --status-fd 2 --decrypt "$sent" >"$tap_tmp/t.mime" 2>"$tap_tmp/t.status"
+tap_like "alice's key decrypts it" "$(cat "$tap_tmp/t.status")" DECRYPTION_OKAY
+tap_like "the desk key signed it" "$(cat "$tap_tmp/t.status")" \
+	'VALIDSIG [0-9A-F]+ .* F943ECD400F5A6FC0F26D9614CFDF5FBD8DA3C75'
+tap_like "it is the transcript" "$(python3 -c 'import email, sys
+m = email.message_from_binary_file(open(sys.argv[1], "rb"))
+for p in m.walk():
+    if not p.is_multipart():
+        sys.stdout.write(p.get_payload(decode=True).decode(p.get_content_charset() or "utf-8"))' \
+	"$tap_tmp/t.mime")" "Result: +applied, 4 commands"
 
 # ------------------------------------------------------------ 2. replay
 events1=$(command_events $C1)
