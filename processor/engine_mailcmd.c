@@ -259,6 +259,12 @@ static int count_outcome(struct run *r, tdk_err *err)
 			    : rc;
 }
 
+/* The start of the clock hour of t. */
+static int64_t hour_of(int64_t t)
+{
+	return t - ((t % 3600) + 3600) % 3600;
+}
+
 /*
  * The replies to one staff key in the current clock hour, counted in meta
  * "mailcmd.replies.FPR" as "HOUR-START COUNT". *allowed: within
@@ -271,7 +277,7 @@ static int reply_allowed(struct run *r, bool *allowed, bool *first_withheld,
 	g_autofree char *key = g_strdup_printf("mailcmd.replies.%s",
 					       r->m->signer->fingerprint);
 	g_autofree char *old = NULL, *next = NULL;
-	int64_t hour = r->now - ((r->now % 3600) + 3600) % 3600;
+	int64_t hour = hour_of(r->now);
 	gint64 start = G_MININT64;
 	guint64 n = 0;
 	int rc = store_meta_get(r->txn, key, &old, err);
@@ -304,8 +310,7 @@ static int withhold(struct run *r, struct flow *f, bool first, tdk_err *err)
 
 	if (rc != TDK_OK || !first)
 		return rc;
-	cal_format_instant(r->eng->cal, r->now - ((r->now % 3600) + 3600) % 3600 + 3600,
-			   until, sizeof until);
+	cal_format_instant(r->eng->cal, hour_of(r->now) + 3600, until, sizeof until);
 	text = g_strdup_printf("more than %lld command mails signed by key %s (%s) "
 			       "within an hour: no transcript is sent to it until %s "
 			       "(staff.transcripts_per_hour); see todokectl commands",

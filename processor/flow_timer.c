@@ -1,6 +1,7 @@
 /*
  * flow_timer.c - what happens when a clock falls due, and the daily staff
- * digest (see flow.h). Reminders follow rules/ reminders; the completion
+ * digest (see flow.h): deadlines, what staff were told, and the command
+ * mail dropped or left unanswered since the last one. Reminders follow rules/ reminders; the completion
  * deadline expires the case (or closes it when rules/ say auto_close).
  */
 #include "flow_int.h"
