@@ -101,6 +101,7 @@ struct tdk_config {
 	long long staff_window_past;     /* seconds a signature may be old */
 	long long staff_window_future;   /* seconds it may be ahead */
 	char *staff_subject_case;        /* "signed" or "any" */
+	long long staff_transcripts_per_hour; /* replies to one key per hour */
 	char *outbound_sendmail;
 	long long outbound_max_tries;
 	/* Lists, read by conf_staff.c (CONF_CUSTOM in the table): */

@@ -6,7 +6,7 @@
  * address (engine_mailcmd.c): command mails applied, refused with a
  * transcript to the signer, dropped silently (not signed by a staff key:
  * forged or stray mail, counted so that staff see it), the latest silent
- * refusal, how many signatures and Message-IDs the replay record holds,
+ * refusal, the replies withheld by staff.transcripts_per_hour, how many signatures and Message-IDs the replay record holds,
  * and how many staff keys the configuration lists. Read-only.
  */
 #include "config.h"
@@ -21,7 +21,7 @@
 #include "json_print.h"
 
 struct counters {
-	guint64 accepted, refused, dropped;
+	guint64 accepted, refused, dropped, withheld;
 	char *last_dropped;
 	size_t signatures, message_ids;
 };
@@ -46,6 +46,7 @@ static int read_counters(struct engine *eng, struct counters *c, tdk_err *err)
 	c->accepted = meta_number(txn, "mailcmd.accepted");
 	c->refused = meta_number(txn, "mailcmd.refused");
 	c->dropped = meta_number(txn, "mailcmd.dropped");
+	c->withheld = meta_number(txn, "mailcmd.withheld");
 	if (store_meta_get(txn, "mailcmd.last_dropped", &c->last_dropped, NULL) != TDK_OK)
 		c->last_dropped = NULL;
 	rc = store_replay_count(txn, &c->signatures, &c->message_ids, err);
@@ -69,6 +70,8 @@ static void print_json(const struct counters *c, size_t keys)
 		json_builder_add_string_value(b, c->last_dropped);
 	else
 		json_builder_add_null_value(b);
+	json_builder_set_member_name(b, "withheld");
+	json_builder_add_int_value(b, (gint64)c->withheld);
 	json_builder_set_member_name(b, "signatures_remembered");
 	json_builder_add_int_value(b, (gint64)c->signatures);
 	json_builder_set_member_name(b, "message_ids_remembered");
@@ -105,6 +108,7 @@ int ctl_commands(const struct ctl_env *env, int argc, char **argv)
 		printf("refused\t%" G_GUINT64_FORMAT "\n", c.refused);
 		printf("dropped\t%" G_GUINT64_FORMAT "\n", c.dropped);
 		printf("last dropped\t%s\n", c.last_dropped != NULL ? c.last_dropped : "-");
+		printf("withheld\t%" G_GUINT64_FORMAT "\n", c.withheld);
 		printf("signatures remembered\t%zu\n", c.signatures);
 		printf("message-ids remembered\t%zu\n", c.message_ids);
 		printf("staff keys\t%zu\n", env->config->n_staff_keys);

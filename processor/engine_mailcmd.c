@@ -9,11 +9,16 @@
  * do`, a "command-mail" event on every case they touched, the replay
  * record (kept until the signature window has passed, plus a day; older
  * records are pruned here), the transcript notice intent to the signer's
- * configured address, and the counters of store meta:
+ * configured address (delivery signs it and encrypts it to that key; when
+ * the key itself is revoked, expired or unknown, a staff attention item
+ * instead), at most staff.transcripts_per_hour replies per staff key in
+ * each clock hour, and the counters of store meta:
  *   mailcmd.accepted   command mails applied
- *   mailcmd.refused    refused with a transcript (the signer is staff)
+ *   mailcmd.refused    refused, the signer is a staff key
  *   mailcmd.dropped    refused silently: not signed by a staff key
  *   mailcmd.last_dropped  "TIME REASON" of the latest silent refusal
+ *   mailcmd.withheld   replies withheld by staff.transcripts_per_hour
+ *   mailcmd.replies.FPR   "HOUR-START COUNT": replies to that key
  * When a command fails while being applied, that transaction is aborted
  * and a second one records the refusal; a storage failure keeps the
  * entry in the spool for the next round, as for any mail.
@@ -38,6 +43,7 @@ struct run {
 	bool applied;
 	GArray *touched;          /* case numbers, in order, once each */
 	char *cases;              /* the touched cases now, for the transcript */
+	const char *reply;        /* what the signer got, for the log */
 };
 
 static bool storage_trouble(int rc)
@@ -253,16 +259,114 @@ static int count_outcome(struct run *r, tdk_err *err)
 			    : rc;
 }
 
+/* The start of the clock hour of t. */
+static int64_t hour_of(int64_t t)
+{
+	return t - ((t % 3600) + 3600) % 3600;
+}
+
+/*
+ * The replies to one staff key in the current clock hour, counted in meta
+ * "mailcmd.replies.FPR" as "HOUR-START COUNT". *allowed: within
+ * staff.transcripts_per_hour; *first_withheld: the first one over it.
+ */
+static int reply_allowed(struct run *r, bool *allowed, bool *first_withheld,
+			 tdk_err *err)
+{
+	long long limit = r->eng->config->staff_transcripts_per_hour;
+	g_autofree char *key = g_strdup_printf("mailcmd.replies.%s",
+					       r->m->signer->fingerprint);
+	g_autofree char *old = NULL, *next = NULL;
+	int64_t hour = hour_of(r->now);
+	gint64 start = G_MININT64;
+	guint64 n = 0;
+	int rc = store_meta_get(r->txn, key, &old, err);
+
+	if (rc == TDK_OK) {
+		char *end = NULL;
+
+		start = g_ascii_strtoll(old, &end, 10);
+		if (end != NULL && *end == ' ')
+			n = g_ascii_strtoull(end + 1, NULL, 10);
+	} else if (rc != TDK_ENOENT) {
+		return rc;
+	}
+	if (start != hour)
+		n = 0;
+	*allowed = n < (guint64)limit;
+	*first_withheld = n == (guint64)limit;
+	next = g_strdup_printf("%" G_GINT64_FORMAT " %" G_GUINT64_FORMAT, hour, n + 1);
+	return store_meta_put(r->txn, key, next, err);
+}
+
+/* More replies to this key in this hour than the configuration allows:
+ * staff are told once per hour, the rest is counted. */
+static int withhold(struct run *r, struct flow *f, bool first, tdk_err *err)
+{
+	const struct tdk_staff_key *k = r->m->signer;
+	char until[CAL_INSTANT_LEN] = "?";
+	g_autofree char *text = NULL;
+	int rc = count(r->txn, "mailcmd.withheld", err);
+
+	if (rc != TDK_OK || !first)
+		return rc;
+	cal_format_instant(r->eng->cal, hour_of(r->now) + 3600, until, sizeof until);
+	text = g_strdup_printf("more than %lld command mails signed by key %s (%s) "
+			       "within an hour: no transcript is sent to it until %s "
+			       "(staff.transcripts_per_hour); see todokectl commands",
+			       r->eng->config->staff_transcripts_per_hour, k->fingerprint,
+			       k->address, until);
+	return flow_tell_staff(f, "transcripts-withheld", text);
+}
+
+/* Whether the one signature's key is revoked, expired or not in the
+ * keyring: nothing can be encrypted to it. */
+static bool key_unusable(const struct run *r)
+{
+	enum spool_sig st;
+
+	if (r->m->auth != MAILCMD_AUTH_KEY || r->e->n_signatures != 1)
+		return false;
+	st = r->e->signatures[0].state;
+	return st == SPOOL_SIG_REVOKED_KEY || st == SPOOL_SIG_EXPIRED_KEY ||
+	       st == SPOOL_SIG_UNKNOWN_KEY;
+}
+
+/*
+ * The reply to a staff key: the transcript, encrypted to that key at
+ * delivery. A refusal because that very key is unusable (revoked,
+ * expired, not in the keyring) cannot be encrypted to it: staff are told
+ * instead. Nothing for mail no staff key signed.
+ */
 static int transcript(struct run *r, tdk_err *err)
 {
+	const struct mailcmd *m = r->m;
 	struct flow f;
 	g_autofree char *text = NULL;
+	bool allowed, first_withheld;
+	int rc;
 
-	if (r->m->signer == NULL)
+	if (m->signer == NULL)
 		return TDK_OK;
+	rc = reply_allowed(r, &allowed, &first_withheld, err);
+	if (rc != TDK_OK)
+		return rc;
 	flow_of(r, &f, err);
-	text = mailcmd_transcript(r->m, r->applied, r->cases, r->eng->cal);
-	return flow_desk_notice(&f, "transcript", r->m->signer->address, text, NULL);
+	if (!allowed) {
+		r->reply = "reply withheld (staff.transcripts_per_hour)";
+		return withhold(r, &f, first_withheld, err);
+	}
+	if (key_unusable(r)) {
+		r->reply = "no transcript (the key is unusable), staff told";
+		text = g_strdup_printf("command mail <%s> signed by key %s (%s) refused: "
+				       "%s; no transcript, the key cannot be encrypted to",
+				       m->message_id != NULL ? m->message_id : "none",
+				       m->signer->fingerprint, m->signer->address, m->reason);
+		return flow_tell_staff(&f, "command-mail-refused", text);
+	}
+	r->reply = "transcript to";
+	text = mailcmd_transcript(m, r->applied, r->cases, r->eng->cal);
+	return flow_desk_notice(&f, "transcript", m->signer->address, text, NULL);
 }
 
 /* Everything after the commands, in r->txn; then the commit. */
@@ -297,6 +401,10 @@ static void log_outcome(const struct run *r)
 	const struct mailcmd *m = r->m;
 	const char *qid = e->queue_id != NULL && *e->queue_id ? e->queue_id : "-";
 	const char *msgid = e->message_id != NULL ? e->message_id : "-";
+	const char *sender = e->envelope_from != NULL ? e->envelope_from : "";
+	bool bracket = sender[0] == '<'; /* as the MTA gave it */
+	const char *reply = r->reply != NULL ? r->reply : "no reply";
+	bool to_signer = strcmp(reply, "transcript to") == 0;
 
 	if (r->applied) {
 		g_autofree char *first = NULL;
@@ -305,22 +413,24 @@ static void log_outcome(const struct run *r)
 		flow_init(&f, r->eng->store, r->eng->config, r->eng->rules, r->eng->cal);
 		first = flow_case_text(&f, g_array_index(r->touched, uint64_t, 0));
 		msg_info("%s: command mail %" G_GUINT64_FORMAT " (queue id %s, "
-			 "Message-ID %s) of key %s: %zu command%s applied to %u case%s",
+			 "Message-ID %s) of key %s: %zu command%s applied to %u case%s; %s%s%s",
 			 first, e->id, qid, msgid, m->fingerprint, m->n_lines,
 			 m->n_lines == 1 ? "" : "s", r->touched->len,
-			 r->touched->len == 1 ? "" : "s");
+			 r->touched->len == 1 ? "" : "s", reply,
+			 to_signer ? " " : "", to_signer ? m->signer->address : "");
 	} else if (m->auth == MAILCMD_AUTH_OK) {
 		msg_warn("-: command mail %" G_GUINT64_FORMAT " (queue id %s, Message-ID "
 			 "%s) of key %s refused: %zu line%s cannot be applied; "
-			 "transcript to %s", e->id, qid, msgid, m->fingerprint,
-			 m->n_errors, m->n_errors == 1 ? "" : "s", m->signer->address);
+			 "%s%s%s", e->id, qid, msgid, m->fingerprint,
+			 m->n_errors, m->n_errors == 1 ? "" : "s", reply,
+			 to_signer ? " " : "", to_signer ? m->signer->address : "");
 	} else {
 		msg_warn("-: command mail %" G_GUINT64_FORMAT " (queue id %s, Message-ID "
-			 "%s, envelope sender <%s>) refused (%s): %s; %s%s", e->id, qid,
-			 msgid, e->envelope_from != NULL ? e->envelope_from : "",
+			 "%s, envelope sender %s%s%s) refused (%s): %s; %s%s%s", e->id, qid,
+			 msgid, bracket ? "" : "<", sender, bracket ? "" : ">",
 			 mailcmd_auth_name(m->auth), m->reason,
-			 m->signer != NULL ? "transcript to " : "dropped without a reply",
-			 m->signer != NULL ? m->signer->address : "");
+			 m->signer != NULL ? reply : "dropped without a reply",
+			 to_signer ? " " : "", to_signer ? m->signer->address : "");
 	}
 }
 

@@ -277,6 +277,11 @@ int flow_attention(struct flow *f, struct case_rec *c, const char *kind,
 	return rc;
 }
 
+int flow_tell_staff(struct flow *f, const char *kind, const char *text)
+{
+	return flow_attention(f, NULL, kind, "%s", text);
+}
+
 /* ---------------------------------------------------------- states */
 
 void flow_set_state(struct case_rec *c, int state)

@@ -81,6 +81,10 @@ int flow_command_mail(struct flow *f, uint64_t number, const char *text);
 int flow_desk_notice(struct flow *f, const char *notice, const char *to,
 		     const char *detail, char **message_id);
 
+/* Tells staff about no case: an attention item of kind with text, and a
+ * staff notice to the control address. */
+int flow_tell_staff(struct flow *f, const char *kind, const char *text);
+
 /* Acts on a timer that fell due (its case's clock). */
 int flow_fire(struct flow *f, const struct store_timer *tm);
 

@@ -1,6 +1,7 @@
 /*
  * flow_timer.c - what happens when a clock falls due, and the daily staff
- * digest (see flow.h). Reminders follow rules/ reminders; the completion
+ * digest (see flow.h): deadlines, what staff were told, and the command
+ * mail dropped or left unanswered since the last one. Reminders follow rules/ reminders; the completion
  * deadline expires the case (or closes it when rules/ say auto_close).
  */
 #include "flow_int.h"
@@ -154,6 +155,48 @@ static int digest_news(struct flow *f, GString *text, size_t *count,
 	return rc;
 }
 
+static guint64 meta_number(struct flow *f, const char *key)
+{
+	g_autofree char *text = NULL;
+	guint64 v = 0;
+
+	if (store_meta_get(f->txn, key, &text, NULL) == TDK_OK)
+		g_ascii_string_to_unsigned(text, 10, 0, G_MAXUINT64, &v, NULL);
+	return v;
+}
+
+/*
+ * Command mail to the control address dropped silently (no staff key
+ * signed it) and replies withheld (staff.transcripts_per_hour) since the
+ * last digest: a line when there were any. The counts at this digest are
+ * kept in meta "digest_mailcmd" as "DROPPED WITHHELD".
+ */
+static int digest_command_mail(struct flow *f, GString *line)
+{
+	guint64 dropped = meta_number(f, "mailcmd.dropped");
+	guint64 withheld = meta_number(f, "mailcmd.withheld");
+	guint64 was_dropped = 0, was_withheld = 0;
+	g_autofree char *kept = NULL, *now = NULL;
+
+	if (store_meta_get(f->txn, "digest_mailcmd", &kept, NULL) == TDK_OK) {
+		char *end = NULL;
+
+		was_dropped = g_ascii_strtoull(kept, &end, 10);
+		if (end != NULL && *end == ' ')
+			was_withheld = g_ascii_strtoull(end + 1, NULL, 10);
+	}
+	if (was_dropped > dropped || was_withheld > withheld)
+		was_dropped = was_withheld = 0;
+	if (dropped > was_dropped || withheld > was_withheld)
+		g_string_append_printf(line, "command mail: %" G_GUINT64_FORMAT " dropped "
+				       "without a reply (not signed by a staff key), %"
+				       G_GUINT64_FORMAT " transcripts withheld; todokectl "
+				       "commands\n", dropped - was_dropped,
+				       withheld - was_withheld);
+	now = g_strdup_printf("%" G_GUINT64_FORMAT " %" G_GUINT64_FORMAT, dropped, withheld);
+	return store_meta_put(f->txn, "digest_mailcmd", now, f->err);
+}
+
 int flow_digest(struct flow *f, bool *made)
 {
 	civil_day today, next;
@@ -163,7 +206,7 @@ int flow_digest(struct flow *f, bool *made)
 	struct store_timer *timers;
 	size_t n = 0, overdue = 0, upcoming = 0, news = 0;
 	uint64_t last_id = 0;
-	GString *text, *due;
+	GString *text, *due, *mail;
 	int rc;
 
 	*made = false;
@@ -204,8 +247,11 @@ int flow_digest(struct flow *f, bool *made)
 	}
 	g_free(timers);
 	text = g_string_new(NULL);
+	mail = g_string_new(NULL);
 	if (rc == TDK_OK)
 		rc = digest_news(f, text, &news, &last_id);
+	if (rc == TDK_OK)
+		rc = digest_command_mail(f, mail);
 	if (rc == TDK_OK) {
 		struct outbox_item o = { 0 };
 
@@ -217,12 +263,14 @@ int flow_digest(struct flow *f, bool *made)
 		o.state = OUTBOX_QUEUED;
 		o.detail = g_strdup_printf("%s: %zu overdue, %zu due by the next business "
 					   "day, %zu staff notices since the last digest\n"
-					   "%s%s",
-					   day_text, overdue, upcoming, news, due->str, text->str);
+					   "%s%s%s",
+					   day_text, overdue, upcoming, news, mail->str,
+					   due->str, text->str);
 		o.created = o.updated = f->now;
 		rc = store_outbox_put(f->txn, &o, f->err);
 		g_free(o.detail);
 	}
+	g_string_free(mail, TRUE);
 	g_string_free(text, TRUE);
 	g_string_free(due, TRUE);
 	last_id_text = g_strdup_printf("%" G_GUINT64_FORMAT, last_id);

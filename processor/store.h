@@ -15,7 +15,9 @@
  *   quarantine "db/" + key -> the raw bytes of a record that did not decode
  *   meta       "format", "next_case", "next_outbox", "next_attention",
  *              "calendar" (the fingerprint the timers were computed with),
- *              "mailcmd.*" (counters of staff command mail, engine_mailcmd.c)
+ *              "mailcmd.*" (counters of staff command mail, engine_mailcmd.c),
+ *              "last_digest", "digest_attention", "digest_mailcmd" (what
+ *              the last staff digest covered, flow_timer.c)
  *   replay     what a staff command mail may use only once: "s" + the
  *              SHA-256 of its signature, "m" + its Message-ID -> accepted,
  *              expires, spool id (8 + 8 + 8 BE); "x" + expires (8) + that

@@ -45,6 +45,10 @@ last_transcript() { # address
 counter() { # name
 	"$todokectl" $opts commands --json | jq -r ".$1"
 }
+attention_of() { # kind: staff attention items of that kind, for no case
+	"$todokectl" $opts attention --json |
+		jq --arg k "$1" '[.[] | select(.kind == $k and .case == null)] | length'
+}
 flat() { printf '%s' "$1" | tr '\n' '~'; }
 command_events() { # case
 	"$todokectl" $opts timeline "$1" --json |
@@ -95,6 +99,27 @@ tap_is "the events carry the mail's Message-ID" \
 	"$("$todokectl" $opts timeline $C1 --json | jq -r '[.[] | select(.type == "command-mail")] | .[0].message_id')" \
 	"good.$$@staff.example"
 tap_is "counted as accepted" "$(counter accepted)" 1
+# Delivered: signed by the desk, encrypted to alice's key, which reads it.
+TDK_CAPTURE_DIR=$tap_tmp/sent
+export TDK_CAPTURE_DIR
+mkdir "$TDK_CAPTURE_DIR"
+"$processor" $opts -o outbound.sendmail="$TOP_SRCDIR/tests/lib/sendmail-capture" \
+	-f --once --now 2027-03-02T10:01:00+09:00 >/dev/null 2>&1
+sent=$(grep -lx 'alice@desk.example' "$TDK_CAPTURE_DIR"/*.args)
+tap_is "the transcript is delivered once, to alice" "$(printf '%s\n' $sent | grep -c .)" 1
+sent=${sent%.args}.eml
+tap_like "encrypted" "$(cat "$sent")" 'Content-Type: multipart/encrypted'
+tap_unlike "with no command in clear" "$(cat "$sent")" "send $C1|www1"
+GNUPGHOME=$SIGN_HOME gpg --batch --status-fd 2 --decrypt "$sent" >"$tap_tmp/t.mime" 2>"$tap_tmp/t.status"
+tap_like "alice's key decrypts it" "$(cat "$tap_tmp/t.status")" DECRYPTION_OKAY
+tap_like "the desk key signed it" "$(cat "$tap_tmp/t.status")" \
+	'VALIDSIG [0-9A-F]+ .* F943ECD400F5A6FC0F26D9614CFDF5FBD8DA3C75'
+tap_like "it is the transcript" "$(python3 -c 'import email, sys
+m = email.message_from_binary_file(open(sys.argv[1], "rb"))
+for p in m.walk():
+    if not p.is_multipart():
+        sys.stdout.write(p.get_payload(decode=True).decode(p.get_content_charset() or "utf-8"))' \
+	"$tap_tmp/t.mime")" "Result: +applied, 4 commands"
 
 # ------------------------------------------------------------ 2. replay
 events1=$(command_events $C1)
@@ -110,6 +135,17 @@ run_at 2027-03-02T11:10:00+09:00
 tap_is "the same signature under a new Message-ID changes nothing" "$(command_events $C1)" "$events1"
 tap_like "and is refused as a replay of the signature" "$(last_transcript alice@desk.example)" \
 	'replay: this signature was already used'
+staff_clearsigned fresh 'Alice <alice@desk.example>' alice@desk.example \
+	2027-03-02T11:18:00+09:00 commands <<EOF2
+note $C1 a fresh signature under a used Message-ID
+EOF2
+sed -i "s/^Message-ID: .*/Message-ID: <good.$$@staff.example>/" "$tap_tmp/fresh.eml"
+feed fresh $CTL alice@desk.example
+run_at 2027-03-02T11:20:00+09:00
+tap_is "a fresh signature under a Message-ID already used changes nothing" \
+	"$(command_events $C1)" "$events1"
+tap_like "and is refused as a replay of the Message-ID" "$(last_transcript alice@desk.example)" \
+	"refused, nothing was changed: replay: this Message-ID was already used by the command mail read at 2027-03-02T10:00:00\+09:00"
 
 # ----------------------------------------------------------- 3. unsigned
 before=$(transcripts alice@desk.example)
@@ -133,7 +169,7 @@ run_at 2027-03-02T13:00:00+09:00
 tap_is "a good signature by a key that is not staff is not obeyed" "$(case_field $C1 .hold)" false
 tap_is "no reply to the From address" "$(transcripts alice@desk.example)" "$before"
 tap_is "nor to anyone" \
-	"$("$todokectl" $opts outbox --json | jq '[.[] | select(.notice == "transcript")] | length')" 3
+	"$("$todokectl" $opts outbox --json | jq '[.[] | select(.notice == "transcript")] | length')" 4
 tap_is "counted as dropped" "$(counter dropped)" 2
 tap_like "naming the key" "$(counter last_dropped)" 'key B8227851D0ECE9D26122A705E27707614EFC0225 is not a staff key'
 
@@ -145,8 +181,11 @@ EOF2
 feed revoked $CTL bob@desk.example
 run_at 2027-03-02T14:00:00+09:00
 tap_is "a revoked staff key is refused" "$(command_events $C1)" "$events1"
-tap_like "the transcript to bob says why" "$(last_transcript bob@desk.example)" \
-	"refused, nothing was changed: signed with a revoked key \(key $BOB\)"
+tap_is "no transcript to bob: nothing can be encrypted to a revoked key" \
+	"$(transcripts bob@desk.example)" 0
+tap_is "staff are told instead" "$(attention_of command-mail-refused)" 1
+tap_like "with the reason" "$("$todokectl" $opts attention --json | jq -r '[.[] | select(.kind == "command-mail-refused")] | last | .text')" \
+	"command mail <revoked.$$@staff.example> signed by key $BOB \(bob@desk.example\) refused: signed with a revoked key \(key $BOB\); no transcript"
 
 # ---------------------------------------------------- 5b. an expired key
 staff_clearsigned expired 'Carol <carol@desk.example>' carol@desk.example \
@@ -156,8 +195,9 @@ EOF2
 feed expired $CTL carol@desk.example
 run_at 2027-03-02T14:10:00+09:00
 tap_is "an expired staff key is refused" "$(command_events $C1)" "$events1"
-tap_like "with a transcript to carol" "$(last_transcript carol@desk.example)" \
-	'signed with an expired key'
+tap_is "no transcript to carol's expired key either" "$(transcripts carol@desk.example)" 0
+tap_like "staff are told" "$("$todokectl" $opts attention --json | jq -r '[.[] | select(.kind == "command-mail-refused")] | last | .text')" \
+	"signed by key $CAROL \(carol@desk.example\) refused: signed with an expired key"
 
 # ----------------------------------------------------- 6. a bad signature
 staff_clearsigned tampered 'Alice <alice@desk.example>' alice@desk.example \
@@ -266,8 +306,38 @@ tap_like "the transcript names the form" "$(last_transcript alice@desk.example)"
 
 # ------------------------------------------------------------ counters
 ctl commands
-tap_like "todokectl commands counts what happened" "$(flat "$out")" 'accepted	4~refused	10~dropped	2'
+tap_like "todokectl commands counts what happened" "$(flat "$out")" 'accepted	4~refused	11~dropped	2'
 tap_like "and the replay record" "$(flat "$out")" 'signatures remembered	8~message-ids remembered	8'
+
+# --------------------------------------------------- 12. transcript flood
+# Four replays of the first mail within one hour, at most 2 replies an
+# hour: two transcripts, then staff are told once, the rest is counted.
+before=$(transcripts alice@desk.example)
+events=$(command_events $C1)
+for n in 1 2 3 4; do
+	sed "s/^Message-ID: .*/Message-ID: <flood$n.$$@staff.example>/" "$tap_tmp/good.eml" >"$tap_tmp/flood$n.eml"
+	feed flood$n $CTL alice@desk.example
+done
+"$processor" $opts -o staff.transcripts_per_hour=2 -f --once --now 2027-03-02T18:10:00+09:00 >/dev/null 2>&1
+tap_is "two transcripts within the hour's limit" "$(transcripts alice@desk.example)" $((before + 2))
+tap_is "staff are told once that replies are withheld" "$(attention_of transcripts-withheld)" 1
+tap_like "until the next hour" "$("$todokectl" $opts attention --json | jq -r '[.[] | select(.kind == "transcripts-withheld")] | last | .text')" \
+	"more than 2 command mails signed by key $ALICE \(alice@desk.example\) within an hour: no transcript is sent to it until 2027-03-02T19:00:00\+09:00"
+tap_is "the withheld replies are counted" "$(counter withheld)" 2
+tap_is "the commands of none of them changed a case" "$(command_events $C1)" "$events"
+sed "s/^Message-ID: .*/Message-ID: <flood5.$$@staff.example>/" "$tap_tmp/good.eml" >"$tap_tmp/flood5.eml"
+feed flood5 $CTL alice@desk.example
+"$processor" $opts -o staff.transcripts_per_hour=2 -f --once --now 2027-03-02T19:00:00+09:00 >/dev/null 2>&1
+tap_is "in the next hour a transcript goes again" "$(transcripts alice@desk.example)" $((before + 3))
+
+# --------------------------------------- 13. the digest counts for staff
+run_at 2027-03-03T09:30:00+09:00
+digest=$("$todokectl" $opts outbox --json | jq -r '[.[] | select(.notice == "digest")] | last | .detail')
+tap_like "the next digest counts the dropped mails and withheld transcripts" "$(flat "$digest")" \
+	'^2027-03-03: .*~command mail: 2 dropped without a reply \(not signed by a staff key\), 2 transcripts withheld; todokectl commands~'
+run_at 2027-03-04T09:30:00+09:00
+digest=$("$todokectl" $opts outbox --json | jq -r '[.[] | select(.notice == "digest")] | last | .detail')
+tap_unlike "the one after has nothing new to count" "$digest" 'command mail:'
 tap_is "no spool entry is left behind" "$("$todokectl" $opts spool | grep -c .)" 0
 
 tap_done

@@ -385,6 +385,8 @@ static void staff_mistakes_name_the_line(void **state)
 		  ":2: setting 'staff.subject_case' is \"maybe\", must be one of: signed, any" },
 		{ "staff: {\n signature_window_past = 10;\n};\n", TDK_ERANGE,
 		  ":2: setting 'staff.signature_window_past' is 10, must be between 60 and 2592000" },
+		{ "staff: {\n transcripts_per_hour = 0;\n};\n", TDK_ERANGE,
+		  ":2: setting 'staff.transcripts_per_hour' is 0, must be between 1 and 10000" },
 	};
 
 	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
