@@ -85,11 +85,11 @@ int engine_open(const struct tdk_config *config, unsigned flags,
 				(flags & ENGINE_READONLY) ? STORE_READONLY : 0,
 				&eng->store, err);
 	if (rc == TDK_OK && !(flags & ENGINE_NO_SPOOL))
-		rc = spool_open(spool_dir, (size_t)config->spool_map_size, 0,
-				&eng->spool, err);
+		rc = spool_open_shared(spool_dir, (size_t)config->spool_map_size, 0,
+				       config->spool_group, &eng->spool, err);
 	if (rc == TDK_OK && !(flags & ENGINE_NO_SPOOL)) {
 		struct pgp_config pc = {
-			.gnupg_home = config->gnupg_home,
+			.gnupg_home = conf_processor_gnupg_home(config),
 			.time_budget_ms = (int)config->gpg_time_budget_ms,
 			.max_concurrent = 1,
 			.max_output = (size_t)config->max_decrypted_size + 1,

@@ -64,25 +64,51 @@ static int fail(const struct store *st, int rc, const char *what, tdk_err *err)
 	}
 }
 
-static int make_private_dir(const char *dir, tdk_err *err)
+/* TDK_EPERM, naming path and the fix, if others or the group may write it
+ * or others may read it. */
+static int check_private(const char *what, const char *path,
+			 const struct stat *sb, tdk_err *err)
 {
-	struct stat sb;
+	if ((sb->st_mode & (S_IWGRP | S_IRWXO)) == 0)
+		return TDK_OK;
+	return tdk_err_set(err, TDK_EPERM,
+			   "%s %s is open to others (mode %04o); it must be %s; "
+			   "fix: chmod %s %s",
+			   what, path, (unsigned)(sb->st_mode & 07777),
+			   S_ISDIR(sb->st_mode) ? "0700 or 0750" : "0600 or 0640",
+			   S_ISDIR(sb->st_mode) ? "0700" : "0600", path);
+}
 
-	if (stat(dir, &sb) == 0) {
-		if (!S_ISDIR(sb.st_mode))
-			return tdk_err_set(err, TDK_EINVAL, "%s is not a directory", dir);
-		if ((sb.st_mode & (S_IWGRP | S_IWOTH | S_IROTH | S_IXOTH)) != 0)
-			return tdk_err_set(err, TDK_EPERM,
-					   "case store directory %s is open to others "
-					   "(mode %04o); it must be 0700 or 0750",
-					   dir, (unsigned)(sb.st_mode & 07777));
+/* Checks (and, if create and missing, makes with mode 0700) a store
+ * directory, and checks the modes of its LMDB files. */
+static int private_dir(const char *dir, bool create, tdk_err *err)
+{
+	static const char *const files[] = { "data.mdb", "lock.mdb" };
+	struct stat sb;
+	int rc;
+
+	if (stat(dir, &sb) != 0) {
+		if (errno != ENOENT || !create)
+			return tdk_err_set(err, errno == ENOENT ? TDK_ENOENT : TDK_EIO,
+					   "%s: %s", dir, g_strerror(errno));
+		if (g_mkdir_with_parents(dir, 0700) != 0)
+			return tdk_err_set(err, errno == EACCES ? TDK_EPERM : TDK_EIO,
+					   "cannot create %s: %s", dir, g_strerror(errno));
 		return TDK_OK;
 	}
-	if (errno != ENOENT)
-		return tdk_err_set(err, TDK_EIO, "%s: %s", dir, g_strerror(errno));
-	if (g_mkdir_with_parents(dir, 0700) != 0)
-		return tdk_err_set(err, errno == EACCES ? TDK_EPERM : TDK_EIO,
-				   "cannot create %s: %s", dir, g_strerror(errno));
+	if (!S_ISDIR(sb.st_mode))
+		return tdk_err_set(err, TDK_EINVAL, "%s is not a directory", dir);
+	if ((rc = check_private("case store directory", dir, &sb, err)) != TDK_OK)
+		return rc;
+	for (size_t i = 0; i < G_N_ELEMENTS(files); i++) {
+		char *path = g_build_filename(dir, files[i], NULL);
+
+		rc = lstat(path, &sb) == 0 ? check_private("case store file", path, &sb, err)
+					   : TDK_OK;
+		g_free(path);
+		if (rc != TDK_OK)
+			return rc;
+	}
 	return TDK_OK;
 }
 
@@ -163,7 +189,10 @@ static int open_pii(struct store *st, size_t map_size, tdk_err *err)
 	MDB_txn *txn;
 	int rc;
 
-	if (!st->readonly && (rc = make_private_dir(st->pii_dir, err)) != TDK_OK)
+	rc = private_dir(st->pii_dir, !st->readonly, err);
+	if (rc == TDK_ENOENT && st->readonly)
+		return TDK_OK; /* nothing stored yet */
+	if (rc != TDK_OK)
 		return rc;
 	rc = env_open(st->pii_dir, map_size, 2, st->readonly, &st->pii_env);
 	if (rc == ENOENT && st->readonly)
@@ -202,13 +231,20 @@ int store_open(const char *dir, size_t map_size, unsigned flags,
 	if (st->readonly) {
 		char *data = g_build_filename(dir, "data.mdb", NULL);
 		bool there = access(data, F_OK) == 0;
+		int e = errno;
 
 		g_free(data);
+		if (!there && e == EACCES) {
+			store_close(st);
+			return tdk_err_set(err, TDK_EPERM, "cannot open the case store %s: %s",
+					   dir, g_strerror(e));
+		}
 		if (!there) {
 			store_close(st);
 			return tdk_err_set(err, TDK_ENOENT, "no case store in %s", dir);
 		}
-	} else if ((rc = make_private_dir(dir, err)) != TDK_OK) {
+	}
+	if ((rc = private_dir(dir, !st->readonly, err)) != TDK_OK) {
 		store_close(st);
 		return rc;
 	}
