@@ -19,6 +19,7 @@
 #include "spool.h"
 #include "bigendian.h"
 #include "log.h"
+#include "scrub.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -1340,7 +1341,10 @@ int spool_delete(struct spool *sp, uint64_t id, tdk_err *err)
 
 	if (rc != TDK_OK)
 		return rc;
-	rc = mdb_del(txn, sp->entries, &key, NULL);
+	/* Zeroed first: a small entry's bytes would stay in its page. */
+	rc = scrub_zero(txn, sp->entries, &key);
+	if (rc == 0)
+		rc = mdb_del(txn, sp->entries, &key, NULL);
 	if (rc != 0) {
 		txn_abort(sp, txn);
 		if (rc == MDB_NOTFOUND)
@@ -1352,6 +1356,26 @@ int spool_delete(struct spool *sp, uint64_t id, tdk_err *err)
 	if (rc != 0)
 		return mdb_fail(sp, rc, "committing a delete", err);
 	return TDK_OK;
+}
+
+int spool_scrub(struct spool *sp, size_t *pages, tdk_err *err)
+{
+	MDB_txn *txn;
+	int rc;
+
+	if (pages != NULL)
+		*pages = 0;
+	if (sp == NULL || sp->readonly)
+		return tdk_err_set(err, TDK_EINVAL, "spool_scrub: invalid argument");
+	/* A read transaction first: it takes up a map another process grew. */
+	rc = txn_begin(sp, MDB_RDONLY, &txn);
+	if (rc != 0)
+		return mdb_fail(sp, rc, "scrubbing", err);
+	txn_abort(sp, txn);
+	pthread_rwlock_rdlock(&sp->txn_lock);
+	rc = scrub_free_pages(sp->env, pages);
+	pthread_rwlock_unlock(&sp->txn_lock);
+	return rc != 0 ? mdb_fail(sp, rc, "overwriting free pages", err) : TDK_OK;
 }
 
 int spool_quarantine(struct spool *sp, uint64_t id, tdk_err *err)

@@ -197,6 +197,12 @@ int spool_count(struct spool *sp, size_t *entries, size_t *quarantined,
 /* Removes entry id (after the processor has consumed it): TDK_ENOENT if
  * it is not there. Durable on return. */
 int spool_delete(struct spool *sp, uint64_t id, tdk_err *err);
+/*
+ * Overwrites with zeros the spool file's free pages, where deleted
+ * entries (reports, decrypted reports) leave their bytes (scrub.h). Not
+ * for a spool opened read-only. *pages (may be NULL): pages written.
+ */
+int spool_scrub(struct spool *sp, size_t *pages, tdk_err *err);
 /* Moves the raw bytes of entry id, as they are, into the quarantine
  * database in one transaction; it is no longer listed or returned by
  * spool_get. TDK_ENOENT if id is not an entry. */

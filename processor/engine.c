@@ -362,6 +362,14 @@ static int fire_batch(struct engine *eng, int64_t now,
 	rc = store_commit(txn, err);
 	if (rc == TDK_OK)
 		*fired += n;
+	/* Destroyed personal data: out of the files too. A failure here is
+	 * logged; the next destruction scrubs again. */
+	if (rc == TDK_OK && f.pii_destroyed > 0) {
+		tdk_err scrub_err;
+
+		if (engine_scrub(eng, NULL, &scrub_err) != TDK_OK)
+			msg_error("overwriting destroyed personal data: %s", scrub_err.text);
+	}
 	return rc;
 }
 

@@ -8,6 +8,7 @@
 #include "bigendian.h"
 #include "log.h"
 #include "record.h"
+#include "scrub.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -248,7 +249,8 @@ int store_open(const char *dir, size_t map_size, unsigned flags,
 		store_close(st);
 		return rc;
 	}
-	rc = env_open(dir, map_size, DB_COUNT, st->readonly, &st->env);
+	/* One database more than todoke keeps: scrub.h's own. */
+	rc = env_open(dir, map_size, DB_COUNT + 1, st->readonly, &st->env);
 	if (rc != 0) {
 		rc = tdk_err_set(err, rc == EACCES ? TDK_EPERM : TDK_EIO,
 				 "cannot open the case store %s: %s", dir,
@@ -898,6 +900,20 @@ int store_outbox_put(struct store_txn *t, struct outbox_item *o, tdk_err *err)
 	return rc;
 }
 
+int store_outbox_replace_scrubbed(struct store_txn *t, struct outbox_item *o,
+				  tdk_err *err)
+{
+	uint8_t key[8];
+	MDB_val k = { 8, key };
+	int rc;
+
+	put_be64(key, o->id);
+	rc = scrub_zero(t->txn, t->st->dbi[DB_OUTBOX], &k);
+	if (rc != 0)
+		return fail(t->st, rc, "zeroing a notice intent", err);
+	return store_outbox_put(t, o, err);
+}
+
 int store_outbox_get(struct store_txn *t, uint64_t id, struct outbox_item **out,
 		     tdk_err *err)
 {
@@ -1243,11 +1259,13 @@ static int pii_write(struct store *st, uint64_t number, GBytes *value,
 
 			v.mv_data = (void *)g_bytes_get_data(value, &len);
 			v.mv_size = len;
-			rc = mdb_put(txn, st->pii_dbi, &k, &v, 0);
+			/* The old record zeroed first, so that none of its
+			 * bytes stay behind in the page (scrub.h). */
+			rc = scrub_zero(txn, st->pii_dbi, &k);
+			if (rc == 0)
+				rc = mdb_put(txn, st->pii_dbi, &k, &v, 0);
 		} else {
-			rc = mdb_del(txn, st->pii_dbi, &k, NULL);
-			if (rc == MDB_NOTFOUND)
-				rc = 0;
+			rc = scrub_del(txn, st->pii_dbi, &k);
 		}
 		rc = rc == 0 ? mdb_txn_commit(txn) : (mdb_txn_abort(txn), rc);
 	}
@@ -1305,4 +1323,21 @@ int store_pii_get(struct store *st, uint64_t number, struct pii_rec **out,
 	}
 	g_variant_unref(dict);
 	return rc;
+}
+
+int store_scrub(struct store *st, size_t *pages, tdk_err *err)
+{
+	size_t main_pages = 0, pii_pages = 0;
+	int rc;
+
+	if (pages != NULL)
+		*pages = 0;
+	if (st->readonly)
+		return tdk_err_set(err, TDK_EINVAL, "store_scrub: the store is read-only");
+	rc = scrub_free_pages(st->env, &main_pages);
+	if (rc == 0 && st->pii_env != NULL)
+		rc = scrub_free_pages(st->pii_env, &pii_pages);
+	if (pages != NULL)
+		*pages = main_pages + pii_pages;
+	return rc != 0 ? fail(st, rc, "overwriting free pages", err) : TDK_OK;
 }
