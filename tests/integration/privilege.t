@@ -31,8 +31,10 @@ ensure_user() {
 		getent passwd "$1" >/dev/null || return 1
 	id -nG "$1" | tr ' ' '\n' | grep -qx "$SHARE" || usermod -a -G "$SHARE" "$1"
 }
-ensure_group "$SHARE" && ensure_user "$MUSER" && ensure_user "$PUSER" ||
-	bail "cannot make the test users $MUSER and $PUSER"
+if ! { ensure_group "$SHARE" && ensure_user "$MUSER" && ensure_user "$PUSER"; }; then
+	echo "1..0 # SKIP cannot make the test users $MUSER and $PUSER (read-only /etc?)"
+	exit 0
+fi
 muid=$(id -u "$MUSER") puid=$(id -u "$PUSER") sgid=$(getent group "$SHARE" | cut -d: -f3)
 
 # ---------------------------------------------------------------- setup
