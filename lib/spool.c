@@ -778,7 +778,8 @@ static int check_dir(const char *dir, bool readonly, gid_t gid, tdk_err *err)
 				   "spool directory %s is not a directory", dir);
 	if ((rc = check_mode("spool directory", dir, &st, gid, err)) != TDK_OK)
 		return rc;
-	/* Every reader writes lock.mdb, so even a reader needs write. */
+	/* A reader writes only lock.mdb (see its mode below); a writer may
+	 * create the files. */
 	if (access(dir, readonly ? (R_OK | X_OK) : (R_OK | W_OK | X_OK)) != 0)
 		return tdk_err_set(err, TDK_EPERM, "spool directory %s is not %s: %s",
 				   dir, readonly ? "readable" : "writable",
