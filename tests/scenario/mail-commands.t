@@ -264,10 +264,28 @@ tap_is "an encrypted and signed mail is applied (its inner Subject is signed)" \
 tap_like "the transcript names the form" "$(last_transcript alice@desk.example)" \
 	'encrypted and signed'
 
+# ------------------------------- 12. the discoverer's details by mail
+staff_clearsigned pii 'Alice <alice@desk.example>' alice@desk.example \
+	2027-03-02T17:48:00+09:00 commands <<EOF2
+party $C2 discoverer hanako.q7@discoverer.example name "Hanako Q7"
+EOF2
+feed pii $CTL alice@desk.example
+run_at 2027-03-02T17:50:00+09:00
+ctl case $C2 --pii
+tap_like "the discoverer's new address reaches the personal data store" "$out" 'hanako.q7@discoverer.example'
+t=$(last_transcript alice@desk.example)
+tap_like "the transcript says the line was applied" "$(flat "$t")" \
+	"> party ... discoverer \(the discoverer's details are not repeated\)~  applied"
+tap_unlike "without repeating the details" "$t" 'hanako|Q7'
+ctl timeline $C2
+tap_like "the event log records the command" "$out" \
+	"staff:$ALICE	command	accepted	party $C2 discoverer \(personal data not logged\)"
+tap_unlike "without the details" "$out" 'hanako|Q7'
+
 # ------------------------------------------------------------ counters
 ctl commands
-tap_like "todokectl commands counts what happened" "$(flat "$out")" 'accepted	4~refused	10~dropped	2'
-tap_like "and the replay record" "$(flat "$out")" 'signatures remembered	8~message-ids remembered	8'
+tap_like "todokectl commands counts what happened" "$(flat "$out")" 'accepted	5~refused	10~dropped	2'
+tap_like "and the replay record" "$(flat "$out")" 'signatures remembered	9~message-ids remembered	9'
 tap_is "no spool entry is left behind" "$("$todokectl" $opts spool | grep -c .)" 0
 
 tap_done
