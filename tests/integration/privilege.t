@@ -116,6 +116,7 @@ tap_is "the milter runs as milter.user (real, effective, saved, fs uid)" \
 	"${ids%%|*}" "$muid $muid $muid $muid"
 tap_like "with the shared group among its groups" "${ids##*|}" "(^| )$sgid( |$)"
 tap_is "the milter's socket is closed to others" "$(stat -c %a "$W/run/milter.sock")" 770
+tap_is "the milter's umask keeps others out" "$(awk '/^Umask:/ { print $2 }' "/proc/$milter_pid/status")" 0007
 tap_is "the spool directory is still setgid, 2770, group spool.group" \
 	"$(mode_of "$state/spool")" "2770 $PUSER:$SHARE"
 tap_is "spool data.mdb: 0660, group spool.group" "$(mode_of "$state/spool/data.mdb")" "660 $MUSER:$SHARE"
@@ -139,6 +140,7 @@ done
 ids=$(status_ids "$ppid_")
 tap_is "the processor runs as processor.user" "${ids%%|*}" "$puid $puid $puid $puid"
 tap_like "with the shared group among its groups" "${ids##*|}" "(^| )$sgid( |$)"
+tap_is "the processor's umask is 027" "$(awk '/^Umask:/ { print $2 }' "/proc/$ppid_/status")" 0027
 for _ in $(seq 300); do
 	[ -z "$(as_proc "$ctl_bin" -c "$conf" spool 2>/dev/null)" ] && break
 	sleep 0.1
