@@ -36,6 +36,8 @@ int scrub_del(MDB_txn *txn, MDB_dbi dbi, const MDB_val *key);
 /* Overwrites the unreachable free pages of env, and the unused middle of
  * its other pages, with zeros (after two small commits of its own in a
  * database "scrub", which needs one spare slot of mdb_env_set_maxdbs).
+ * env must be opened with MDB_NOTLS (a read transaction is begun while the
+ * write lock is held), and the caller must have no transaction open on it.
  * *pages (may be NULL): pages written to. */
 int scrub_free_pages(MDB_env *env, size_t *pages);
 
