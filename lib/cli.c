@@ -5,9 +5,11 @@
 
 #include "cli.h"
 #include "log.h"
+#include "privilege.h"
 
 #include <getopt.h>
 #include <stdio.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #ifndef TDK_CONFIG_FILE
@@ -95,6 +97,7 @@ int cli_common_option(struct cli_common *common, int opt, const char *arg)
 int cli_daemon_start(struct cli_common *common, int argc, char **argv,
 		     const struct tdk_config **config)
 {
+	tdk_err err;
 	int rc;
 
 	if (optind != argc) {
@@ -102,10 +105,17 @@ int cli_daemon_start(struct cli_common *common, int argc, char **argv,
 			common->program, argv[optind]);
 		return EXIT_USAGE;
 	}
+	umask(PRIV_UMASK);
 	rc = cli_load_config(common->program, common->config_file,
 			     &common->overrides, config);
 	if (rc != 0)
 		return rc;
+	if (priv_check_config_file((*config)->source, &err) != TDK_OK) {
+		fprintf(stderr, "%s: %s\n", common->program, err.text);
+		conf_free(*config);
+		*config = NULL;
+		return EXIT_USAGE;
+	}
 	if (common->check_only) {
 		printf("%s: configuration OK (%s)\n", common->program,
 		       (*config)->source != NULL ? (*config)->source

@@ -136,6 +136,18 @@ static const struct conf_spec tdk_table[] = {
 	  .offset = offsetof(struct tdk_config, spool_map_size),
 	  .default_value = "1073741824", .min = MIB, .max = 1024LL * 1024 * MIB,
 	  .summary = "largest size of the intake spool file, in bytes" },
+	{ .path = "spool.group", .type = CONF_STRING,
+	  .offset = offsetof(struct tdk_config, spool_group),
+	  .default_value = "",
+	  .summary = "group the milter and the processor share the spool through" },
+	{ .path = "processor.user", .type = CONF_STRING,
+	  .offset = offsetof(struct tdk_config, processor_user),
+	  .default_value = "",
+	  .summary = "user the processor switches to when started as root" },
+	{ .path = "processor.gpg_home", .type = CONF_STRING,
+	  .offset = offsetof(struct tdk_config, processor_gnupg_home),
+	  .default_value = "",
+	  .summary = "the processor's GnuPG home with the desk's secret key; empty: gpg.home" },
 	{ .path = "processor.store_map_size", .type = CONF_INT,
 	  .offset = offsetof(struct tdk_config, store_map_size),
 	  .default_value = "4294967296", .min = MIB, .max = 1024LL * 1024 * MIB,
@@ -548,6 +560,12 @@ out:
 	config_destroy(&cfg);
 	conf_free(config);
 	return rc;
+}
+
+const char *conf_processor_gnupg_home(const struct tdk_config *config)
+{
+	return config->processor_gnupg_home[0] != '\0' ? config->processor_gnupg_home
+							: config->gnupg_home;
 }
 
 void conf_free(const struct tdk_config *config)

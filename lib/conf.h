@@ -94,6 +94,9 @@ struct tdk_config {
 	char *milter_user;
 	char *milter_after_capture;
 	long long spool_map_size;
+	char *spool_group;               /* "" = the spool is one user's */
+	char *processor_user;
+	char *processor_gnupg_home;      /* "" = gpg.home */
 	long long store_map_size;
 	long long poll_interval_ms;
 	long long processor_batch;
@@ -114,6 +117,9 @@ struct tdk_config {
 /* file may be NULL: built-in defaults plus overrides. */
 int conf_load(const char *file, const char *const *overrides,
 	      size_t n_overrides, const struct tdk_config **out, tdk_err *err);
+/* The processor's GnuPG home: processor.gpg_home, or gpg.home when empty. */
+const char *conf_processor_gnupg_home(const struct tdk_config *config);
+
 void conf_free(const struct tdk_config *config);
 const struct conf_spec *conf_table(size_t *n_specs);
 /* The value of one setting of a loaded tdk_config as text: the lists of

@@ -1019,6 +1019,26 @@ static char *default_home(void)
 	return path;
 }
 
+/* The secret keys themselves: private-keys-v1.d, if there, must be
+ * closed to group and others as well. */
+static int check_key_dir(const char *home, tdk_err *err)
+{
+	char *path = malloc(strlen(home) + sizeof "/private-keys-v1.d");
+	struct stat st;
+	int rc = TDK_OK;
+
+	if (path == NULL)
+		return tdk_err_set(err, TDK_ENOMEM, "out of memory");
+	sprintf(path, "%s/private-keys-v1.d", home);
+	if (lstat(path, &st) == 0 && (st.st_mode & (S_IRWXG | S_IRWXO)) != 0)
+		rc = tdk_err_set(err, TDK_EPERM,
+				 "GnuPG secret key directory %s has unsafe mode %04o: "
+				 "others may read the desk's secret key (use chmod 700 %s)",
+				 path, (unsigned)(st.st_mode & 07777), path);
+	free(path);
+	return rc;
+}
+
 static int check_home(const char *path, tdk_err *err)
 {
 	struct stat st;
@@ -1046,12 +1066,18 @@ static int check_home(const char *path, tdk_err *err)
 				   "GnuPG home %s has unsafe mode %04o: group- or "
 				   "world-writable (use chmod 700)",
 				   path, mode);
-	if (st.st_mode & S_IROTH)
+	if (st.st_mode & (S_IROTH | S_IXOTH))
 		return tdk_err_set(err, TDK_EPERM,
 				   "GnuPG home %s has unsafe mode %04o: world-readable, "
 				   "and it holds secret keys (use chmod 700)",
 				   path, mode);
-	return TDK_OK;
+	if (st.st_mode & (S_IRGRP | S_IXGRP))
+		return tdk_err_set(err, TDK_EPERM,
+				   "GnuPG home %s has unsafe mode %04o: group-readable, "
+				   "and it holds secret keys that only its owner may "
+				   "read (use chmod 700)",
+				   path, mode);
+	return check_key_dir(path, err);
 }
 
 /*

@@ -19,9 +19,11 @@
 #include "spool.h"
 #include "bigendian.h"
 #include "log.h"
+#include "scrub.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <inttypes.h>
 #include <lmdb.h>
 #include <pthread.h>
@@ -690,25 +692,71 @@ static int fsync_dir(const char *dir)
 	return rc;
 }
 
-/* TDK_EPERM if path exists and is group- or world-writable. */
-static int check_file_mode(const char *dir, const char *name, tdk_err *err)
+/*
+ * TDK_EPERM, naming path and the fix, if its mode lets others in, or the
+ * group write (unless the spool is shared with that group: gid != -1).
+ */
+static int check_mode(const char *what, const char *path, const struct stat *st,
+		      gid_t gid, tdk_err *err)
+{
+	unsigned mode = (unsigned)(st->st_mode & 07777);
+
+	if ((st->st_mode & (S_IRWXO)) != 0)
+		return tdk_err_set(err, TDK_EPERM,
+				   "%s %s is open to others (mode %04o): it holds "
+				   "unprocessed reports; fix: chmod o-rwx %s",
+				   what, path, mode, path);
+	if ((st->st_mode & S_IWGRP) != 0 && (gid == (gid_t)-1 || st->st_gid != gid))
+		return tdk_err_set(err, TDK_EPERM,
+				   "%s %s is group-writable (mode %04o) but not shared "
+				   "through spool.group; fix: chmod g-w %s, or set "
+				   "spool.group to its group",
+				   what, path, mode, path);
+	return TDK_OK;
+}
+
+static int check_file_mode(const char *dir, const char *name, gid_t gid,
+			   tdk_err *err)
 {
 	char *path = g_build_filename(dir, name, NULL);
 	struct stat st;
 	int rc = TDK_OK;
 
-	if (lstat(path, &st) == 0 && (st.st_mode & (S_IWGRP | S_IWOTH)) != 0)
-		rc = tdk_err_set(err, TDK_EPERM,
-				 "spool file %s is group- or world-writable (mode %04o)",
-				 path, (unsigned)(st.st_mode & 07777));
+	if (lstat(path, &st) == 0)
+		rc = check_mode("spool file", path, &st, gid, err);
 	g_free(path);
 	return rc;
 }
 
-static int check_dir(const char *dir, bool readonly, tdk_err *err)
+/* A new spool directory: mode 0700, or 2770 with the shared group. */
+static int make_dir(const char *dir, gid_t gid, tdk_err *err)
+{
+	char *parent;
+	int rc;
+
+	if (mkdir(dir, 0700) != 0)
+		return tdk_err_set(err,
+				   errno == EACCES || errno == EROFS ? TDK_EPERM : TDK_EIO,
+				   "cannot create spool directory %s: %s", dir,
+				   g_strerror(errno));
+	if (gid != (gid_t)-1 &&
+	    (chown(dir, (uid_t)-1, gid) != 0 || chmod(dir, 02770) != 0))
+		return tdk_err_set(err, TDK_EPERM,
+				   "cannot give spool directory %s to its group: %s",
+				   dir, g_strerror(errno));
+	parent = g_path_get_dirname(dir);
+	rc = fsync_dir(parent);
+	g_free(parent);
+	if (rc != 0)
+		return tdk_err_set(err, TDK_EIO,
+				   "cannot sync the parent of spool directory %s: %s",
+				   dir, g_strerror(rc));
+	return TDK_OK;
+}
+
+static int check_dir(const char *dir, bool readonly, gid_t gid, tdk_err *err)
 {
 	struct stat st;
-	char *parent;
 	int rc;
 
 	if (stat(dir, &st) != 0) {
@@ -719,19 +767,8 @@ static int check_dir(const char *dir, bool readonly, tdk_err *err)
 		if (readonly)
 			return tdk_err_set(err, TDK_ENOENT,
 					   "spool directory %s does not exist", dir);
-		if (mkdir(dir, 0700) != 0)
-			return tdk_err_set(err,
-					   errno == EACCES || errno == EROFS ? TDK_EPERM
-									     : TDK_EIO,
-					   "cannot create spool directory %s: %s",
-					   dir, g_strerror(errno));
-		parent = g_path_get_dirname(dir);
-		rc = fsync_dir(parent);
-		g_free(parent);
-		if (rc != 0)
-			return tdk_err_set(err, TDK_EIO,
-					   "cannot sync the parent of spool directory %s: %s",
-					   dir, g_strerror(rc));
+		if ((rc = make_dir(dir, gid, err)) != TDK_OK)
+			return rc;
 		if (stat(dir, &st) != 0)
 			return tdk_err_set(err, TDK_EIO, "spool directory %s: %s",
 					   dir, g_strerror(errno));
@@ -739,17 +776,16 @@ static int check_dir(const char *dir, bool readonly, tdk_err *err)
 	if (!S_ISDIR(st.st_mode))
 		return tdk_err_set(err, TDK_EINVAL,
 				   "spool directory %s is not a directory", dir);
-	if ((st.st_mode & (S_IWGRP | S_IWOTH)) != 0)
-		return tdk_err_set(err, TDK_EPERM,
-				   "spool directory %s is group- or world-writable "
-				   "(mode %04o); it must be writable by its owner only",
-				   dir, (unsigned)(st.st_mode & 07777));
+	if ((rc = check_mode("spool directory", dir, &st, gid, err)) != TDK_OK)
+		return rc;
+	/* A reader writes only lock.mdb (see its mode below); a writer may
+	 * create the files. */
 	if (access(dir, readonly ? (R_OK | X_OK) : (R_OK | W_OK | X_OK)) != 0)
 		return tdk_err_set(err, TDK_EPERM, "spool directory %s is not %s: %s",
 				   dir, readonly ? "readable" : "writable",
 				   g_strerror(errno));
-	if ((rc = check_file_mode(dir, "data.mdb", err)) != TDK_OK ||
-	    (rc = check_file_mode(dir, "lock.mdb", err)) != TDK_OK)
+	if ((rc = check_file_mode(dir, "data.mdb", gid, err)) != TDK_OK ||
+	    (rc = check_file_mode(dir, "lock.mdb", gid, err)) != TDK_OK)
 		return rc;
 	if (readonly) {
 		char *path = g_build_filename(dir, "data.mdb", NULL);
@@ -759,6 +795,32 @@ static int check_dir(const char *dir, bool readonly, tdk_err *err)
 			     : tdk_err_set(err, TDK_ENOENT, "no spool in %s", dir);
 		g_free(path);
 		return rc;
+	}
+	return TDK_OK;
+}
+
+/* Shared spool: the files this process owns get the group and mode 0660. */
+static int share_files(const char *dir, gid_t gid, tdk_err *err)
+{
+	static const char *const names[] = { "data.mdb", "lock.mdb" };
+
+	for (size_t i = 0; i < G_N_ELEMENTS(names); i++) {
+		char *path = g_build_filename(dir, names[i], NULL);
+		struct stat st;
+		int bad = 0;
+
+		if (stat(path, &st) == 0 && st.st_uid == geteuid() &&
+		    (st.st_gid != gid || (st.st_mode & 07777) != 0660) &&
+		    (chown(path, (uid_t)-1, gid) != 0 || chmod(path, 0660) != 0))
+			bad = errno;
+		if (bad != 0) {
+			int rc = tdk_err_set(err, TDK_EPERM,
+					     "cannot give spool file %s to its group: %s",
+					     path, g_strerror(bad));
+			g_free(path);
+			return rc;
+		}
+		g_free(path);
 	}
 	return TDK_OK;
 }
@@ -821,8 +883,15 @@ static int open_dbs(struct spool *sp, tdk_err *err)
 int spool_open(const char *dir, size_t map_size, unsigned flags,
 	       struct spool **out, tdk_err *err)
 {
+	return spool_open_shared(dir, map_size, flags, NULL, out, err);
+}
+
+int spool_open_shared(const char *dir, size_t map_size, unsigned flags,
+		      const char *group, struct spool **out, tdk_err *err)
+{
 	struct spool *sp;
 	MDB_envinfo info;
+	gid_t gid = (gid_t)-1;
 	int rc, dead;
 
 	if (out != NULL)
@@ -830,7 +899,15 @@ int spool_open(const char *dir, size_t map_size, unsigned flags,
 	if (dir == NULL || *dir == '\0' || out == NULL ||
 	    (flags & ~(unsigned)SPOOL_READONLY) != 0)
 		return tdk_err_set(err, TDK_EINVAL, "spool_open: invalid argument");
-	rc = check_dir(dir, (flags & SPOOL_READONLY) != 0, err);
+	if (group != NULL && *group != '\0') {
+		struct group *gr = getgrnam(group);
+
+		if (gr == NULL)
+			return tdk_err_set(err, TDK_EINVAL, "spool.group: no such group '%s'",
+					   group);
+		gid = gr->gr_gid;
+	}
+	rc = check_dir(dir, (flags & SPOOL_READONLY) != 0, gid, err);
 	if (rc != TDK_OK)
 		return rc;
 
@@ -854,7 +931,8 @@ int spool_open(const char *dir, size_t map_size, unsigned flags,
 	 * put is on disk. MDB_NOTLS: read transactions are not tied to
 	 * threads, so any thread may read. */
 	rc = mdb_env_open(sp->env, dir,
-			  MDB_NOTLS | (sp->readonly ? MDB_RDONLY : 0), 0600);
+			  MDB_NOTLS | (sp->readonly ? MDB_RDONLY : 0),
+			  gid != (gid_t)-1 ? 0660 : 0600);
 	if (rc != 0) {
 		if (rc == EACCES || rc == EPERM || rc == EROFS)
 			rc = tdk_err_set(err, TDK_EPERM, "cannot open spool %s: %s",
@@ -869,6 +947,10 @@ int spool_open(const char *dir, size_t map_size, unsigned flags,
 			rc = mdb_fail(sp, rc, "opening", err);
 		goto fail;
 	}
+	if (gid != (gid_t)-1 && (rc = share_files(dir, gid, err)) != TDK_OK)
+		goto fail;
+	if (gid != (gid_t)-1 && (rc = share_files(dir, gid, err)) != TDK_OK)
+		goto fail;
 	mdb_reader_check(sp->env, &dead);
 	mdb_env_info(sp->env, &info);
 	sp->map_size = info.me_mapsize;
@@ -1260,7 +1342,10 @@ int spool_delete(struct spool *sp, uint64_t id, tdk_err *err)
 
 	if (rc != TDK_OK)
 		return rc;
-	rc = mdb_del(txn, sp->entries, &key, NULL);
+	/* Zeroed first: a small entry's bytes would stay in its page. */
+	rc = scrub_zero(txn, sp->entries, &key);
+	if (rc == 0)
+		rc = mdb_del(txn, sp->entries, &key, NULL);
 	if (rc != 0) {
 		txn_abort(sp, txn);
 		if (rc == MDB_NOTFOUND)
@@ -1272,6 +1357,26 @@ int spool_delete(struct spool *sp, uint64_t id, tdk_err *err)
 	if (rc != 0)
 		return mdb_fail(sp, rc, "committing a delete", err);
 	return TDK_OK;
+}
+
+int spool_scrub(struct spool *sp, size_t *pages, tdk_err *err)
+{
+	MDB_txn *txn;
+	int rc;
+
+	if (pages != NULL)
+		*pages = 0;
+	if (sp == NULL || sp->readonly)
+		return tdk_err_set(err, TDK_EINVAL, "spool_scrub: invalid argument");
+	/* A read transaction first: it takes up a map another process grew. */
+	rc = txn_begin(sp, MDB_RDONLY, &txn);
+	if (rc != 0)
+		return mdb_fail(sp, rc, "scrubbing", err);
+	txn_abort(sp, txn);
+	pthread_rwlock_rdlock(&sp->txn_lock);
+	rc = scrub_free_pages(sp->env, pages);
+	pthread_rwlock_unlock(&sp->txn_lock);
+	return rc != 0 ? mdb_fail(sp, rc, "overwriting free pages", err) : TDK_OK;
 }
 
 int spool_quarantine(struct spool *sp, uint64_t id, tdk_err *err)

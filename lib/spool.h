@@ -149,12 +149,23 @@ enum spool_open_flags {
  * 0600) the spool in dir. map_size is the most the spool may hold, in
  * bytes (rounded up to a page; 0 means LMDB's default of 1 MiB, or the
  * size of an existing spool if larger). Refuses with TDK_EPERM a directory
- * (or spool file) that is group- or world-writable, or, for writing, one
- * the process cannot write; TDK_ENOENT for a missing spool opened
- * read-only; TDK_ECORRUPT for a spool of an unknown format version.
+ * (or spool file) that others may read or write, one that is
+ * group-writable, or, for writing, one the process cannot write;
+ * TDK_ENOENT for a missing spool opened read-only; TDK_ECORRUPT for a
+ * spool of an unknown format version.
  */
 int spool_open(const char *dir, size_t map_size, unsigned flags,
 	       struct spool **out, tdk_err *err);
+/*
+ * The same for a spool shared through a group (spool.group): the milter
+ * writes it, the processor reads and deletes, and every LMDB reader
+ * writes lock.mdb. A NULL or empty group is spool_open(). Otherwise the
+ * directory is created setgid with mode 2770 and that group, the files
+ * get mode 0660 and the group, and group write is accepted on them only
+ * when they belong to that group. TDK_EINVAL for an unknown group.
+ */
+int spool_open_shared(const char *dir, size_t map_size, unsigned flags,
+		      const char *group, struct spool **out, tdk_err *err);
 /* NULL is allowed. No other call on sp may be running or follow. */
 void spool_close(struct spool *sp);
 
@@ -186,6 +197,12 @@ int spool_count(struct spool *sp, size_t *entries, size_t *quarantined,
 /* Removes entry id (after the processor has consumed it): TDK_ENOENT if
  * it is not there. Durable on return. */
 int spool_delete(struct spool *sp, uint64_t id, tdk_err *err);
+/*
+ * Overwrites with zeros the spool file's free pages, where deleted
+ * entries (reports, decrypted reports) leave their bytes (scrub.h). Not
+ * for a spool opened read-only. *pages (may be NULL): pages written.
+ */
+int spool_scrub(struct spool *sp, size_t *pages, tdk_err *err);
 /* Moves the raw bytes of entry id, as they are, into the quarantine
  * database in one transaction; it is no longer listed or returned by
  * spool_get. TDK_ENOENT if id is not an entry. */

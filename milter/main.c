@@ -12,8 +12,6 @@
 #include <errno.h>
 #include <getopt.h>
 #include <gmime/gmime.h>
-#include <grp.h>
-#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,6 +22,7 @@
 #include "conf.h"
 #include "log.h"
 #include "milter.h"
+#include "privilege.h"
 
 #define MAX_TEST_RECIPIENTS 64
 
@@ -50,35 +49,13 @@ static void usage(FILE *out)
 		"\nSee todoke-milter(8) and todoke.conf(5).\n");
 }
 
-/* Switches to milter.user when started as root; refuses to stay root. */
-static void drop_privileges(const struct tdk_config *config)
-{
-	struct passwd *pw;
-
-	if (geteuid() != 0)
-		return;
-	if (config->milter_user[0] == '\0')
-		msg_fatal("refusing to run as root: set milter.user to an unprivileged user");
-	pw = getpwnam(config->milter_user);
-	if (pw == NULL)
-		msg_fatal("milter.user: no such user '%s'", config->milter_user);
-	if (pw->pw_uid == 0)
-		msg_fatal("milter.user '%s' is root; choose an unprivileged user",
-			  config->milter_user);
-	if (initgroups(pw->pw_name, pw->pw_gid) != 0 || setgid(pw->pw_gid) != 0 ||
-	    setuid(pw->pw_uid) != 0)
-		msg_fatal("cannot switch to user '%s': %m", config->milter_user);
-	if (setuid(0) == 0)
-		msg_fatal("still able to regain root after switching to '%s'",
-			  config->milter_user);
-}
-
 static int run_milter(const struct tdk_config *config)
 {
 	tdk_err err;
 	int rc;
 
-	drop_privileges(config);
+	if (priv_drop(config->milter_user, "milter.user", &err) != TDK_OK)
+		msg_fatal("%s", err.text);
 	if (mf_open_backends(config, true, &err) != TDK_OK)
 		msg_fatal("%s", err.text);
 	/* The MTA's user must be in the milter's group to use a unix socket. */

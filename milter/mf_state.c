@@ -73,8 +73,8 @@ int mf_open_backends(const struct tdk_config *config, bool need_spool,
 	if (g_mkdir_with_parents(config->state_dir, 0750) != 0)
 		return tdk_err_set(err, TDK_EIO, "%s: cannot create: %s",
 				   config->state_dir, g_strerror(errno));
-	return spool_open(spool_dir, (size_t)config->spool_map_size, 0,
-			  &mf_state.spool, err);
+	return spool_open_shared(spool_dir, (size_t)config->spool_map_size, 0,
+				 config->spool_group, &mf_state.spool, err);
 }
 
 void mf_close_backends(void)

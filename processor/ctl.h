@@ -28,6 +28,7 @@ int ctl_timeline(const struct ctl_env *env, int argc, char **argv);
 int ctl_outbox(const struct ctl_env *env, int argc, char **argv);
 int ctl_attention(const struct ctl_env *env, int argc, char **argv);
 int ctl_commands(const struct ctl_env *env, int argc, char **argv);
+int ctl_purge(const struct ctl_env *env, int argc, char **argv);
 int ctl_render(const struct ctl_env *env, int argc, char **argv);
 
 /* Prints "todokectl: message" to stderr and returns EXIT_USAGE. */

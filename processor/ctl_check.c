@@ -55,7 +55,7 @@ static void check_gnupg(struct check *ck, const char *home)
 	int usable = 0;
 
 	if (stat(home, &sb) != 0) {
-		problem(ck, "the desk's GnuPG home %s does not exist (gpg.home)", home);
+		problem(ck, "the desk's GnuPG home %s does not exist (processor.gpg_home, or gpg.home)", home);
 		return;
 	}
 	if ((sb.st_mode & 077) != 0) {
@@ -175,7 +175,8 @@ static void check_spool(struct check *ck, const struct ctl_env *env)
 	char line[120];
 	tdk_err err;
 
-	if (spool_open(dir, 0, SPOOL_READONLY, &sp, &err) != TDK_OK) {
+	if (spool_open_shared(dir, 0, SPOOL_READONLY, env->config->spool_group, &sp,
+			      &err) != TDK_OK) {
 		problem(ck, "intake spool: %s", err.text);
 		return;
 	}
@@ -207,7 +208,7 @@ int ctl_check(const struct ctl_env *env, int argc, char **argv)
 		check_store(&ck, eng);
 		engine_close(eng);
 	}
-	check_gnupg(&ck, env->config->gnupg_home);
+	check_gnupg(&ck, conf_processor_gnupg_home(env->config));
 	check_spool(&ck, env);
 	printf("%s\n", ck.problems == 0 ? "everything is fine"
 					: "some things need attention (PROBLEM above)");

@@ -24,7 +24,8 @@ static int open_spool(const struct ctl_env *env, struct spool **out)
 	g_autofree char *dir = g_build_filename(env->config->state_dir, "spool", NULL);
 	tdk_err err;
 
-	if (spool_open(dir, 0, SPOOL_READONLY, out, &err) != TDK_OK) {
+	if (spool_open_shared(dir, 0, SPOOL_READONLY, env->config->spool_group, out,
+			      &err) != TDK_OK) {
 		fprintf(stderr, "%s: %s\n", env->program, err.text);
 		return EXIT_NO;
 	}

@@ -492,7 +492,7 @@ int engine_deliver(struct engine *eng, int64_t now, size_t max,
 		rc = store_outbox_foreach(txn, collect, &p, err);
 	store_abort(txn);
 	if (rc == TDK_OK && p.ids->len > 0 && eng->signer == NULL)
-		rc = sign_new(eng->config->gnupg_home, &eng->signer, err);
+		rc = sign_new(conf_processor_gnupg_home(eng->config), &eng->signer, err);
 	for (guint i = 0; rc == TDK_OK && i < p.ids->len && i < max; i++) {
 		uint64_t id = g_array_index(p.ids, uint64_t, i);
 		enum prep what;

@@ -85,11 +85,11 @@ int engine_open(const struct tdk_config *config, unsigned flags,
 				(flags & ENGINE_READONLY) ? STORE_READONLY : 0,
 				&eng->store, err);
 	if (rc == TDK_OK && !(flags & ENGINE_NO_SPOOL))
-		rc = spool_open(spool_dir, (size_t)config->spool_map_size, 0,
-				&eng->spool, err);
+		rc = spool_open_shared(spool_dir, (size_t)config->spool_map_size, 0,
+				       config->spool_group, &eng->spool, err);
 	if (rc == TDK_OK && !(flags & ENGINE_NO_SPOOL)) {
 		struct pgp_config pc = {
-			.gnupg_home = config->gnupg_home,
+			.gnupg_home = conf_processor_gnupg_home(config),
 			.time_budget_ms = (int)config->gpg_time_budget_ms,
 			.max_concurrent = 1,
 			.max_output = (size_t)config->max_decrypted_size + 1,
@@ -362,6 +362,14 @@ static int fire_batch(struct engine *eng, int64_t now,
 	rc = store_commit(txn, err);
 	if (rc == TDK_OK)
 		*fired += n;
+	/* Destroyed personal data: out of the files too. A failure here is
+	 * logged; the next destruction scrubs again. */
+	if (rc == TDK_OK && f.pii_destroyed > 0) {
+		tdk_err scrub_err;
+
+		if (engine_scrub(eng, NULL, &scrub_err) != TDK_OK)
+			msg_error("overwriting destroyed personal data: %s", scrub_err.text);
+	}
 	return rc;
 }
 

@@ -113,6 +113,34 @@ int engine_command_mail(struct engine *eng, const struct spool_entry *e,
 int engine_commands(struct engine *eng, int64_t now, const char *actor,
 		    struct command *const *cmds, size_t n, tdk_err *err);
 
+/*
+ * Personal-data destruction (engine_purge.c). engine_scrub() overwrites
+ * the free pages of the case store, the personal data store and the spool
+ * (if open) with zeros, so that destroyed data is gone from the files;
+ * engine_tick() calls it after a retention timer destroyed data.
+ */
+int engine_scrub(struct engine *eng, size_t *pages, tdk_err *err);
+
+/* A closed or not-accepted case whose personal data is due for
+ * destruction, or kept by a legal hold. No personal data in it. */
+struct engine_purge_item {
+	uint64_t number;
+	int64_t ended;       /* closed, or not accepted */
+	int64_t due;         /* end of the retention */
+	bool held;           /* legal hold: kept */
+	bool name, address, postal, phone; /* which are stored */
+	size_t report_bytes, decrypted_bytes;
+};
+typedef void (*engine_purge_fn)(const struct engine_purge_item *item, void *ctx);
+/*
+ * Calls fn for every case whose retention ended at or before now, and for
+ * every held case; unless dry_run, destroys the personal data of the
+ * first kind (as the retention timer does) in one transaction, sets
+ * *destroyed, and scrubs.
+ */
+int engine_purge(struct engine *eng, int64_t now, bool dry_run, engine_purge_fn fn,
+		 void *ctx, size_t *destroyed, tdk_err *err);
+
 /* The calendar's fingerprint (hex SHA-256 of its zone and business days). */
 char *engine_calendar_fingerprint(const struct cal *cal);
 

@@ -444,16 +444,64 @@ int flow_close(struct flow *f, struct case_rec *c, const char *outcome,
 	return rc;
 }
 
+struct discoverer_notices {
+	uint64_t number;
+	GArray *ids;
+};
+
+static int collect_discoverer_notice(const struct outbox_item *o, void *ctx)
+{
+	struct discoverer_notices *dn = ctx;
+
+	if (o->case_number == dn->number && g_strcmp0(o->audience, "discoverer") == 0 &&
+	    (o->recipient != NULL || o->rendered != NULL))
+		g_array_append_val(dn->ids, o->id);
+	return 0;
+}
+
+/* The notices to the discoverer keep their intent (which notice, when,
+ * its state: statistics) but lose the address and the message, which
+ * carries the address and may carry the name. */
+static int forget_discoverer_notices(struct flow *f, uint64_t number, size_t *count)
+{
+	struct discoverer_notices dn = { number, g_array_new(FALSE, FALSE, sizeof(uint64_t)) };
+	int rc = store_outbox_foreach(f->txn, collect_discoverer_notice, &dn, f->err);
+
+	*count = 0;
+	for (guint i = 0; rc == TDK_OK && i < dn.ids->len; i++) {
+		struct outbox_item *o = NULL;
+
+		rc = store_outbox_get(f->txn, g_array_index(dn.ids, uint64_t, i), &o, f->err);
+		if (rc == TDK_OK) {
+			g_clear_pointer(&o->recipient, g_free);
+			g_clear_pointer(&o->rendered, g_bytes_unref);
+			rc = store_outbox_replace_scrubbed(f->txn, o, f->err);
+		}
+		outbox_item_free(o);
+		if (rc == TDK_OK)
+			(*count)++;
+	}
+	g_array_free(dn.ids, TRUE);
+	return rc;
+}
+
 int flow_destroy_personal_data(struct flow *f, struct case_rec *c)
 {
+	size_t notices = 0;
 	int rc = store_pii_delete(f->store, c->number, f->err);
 
+	if (rc == TDK_OK)
+		rc = forget_discoverer_notices(f, c->number, &notices);
 	if (rc != TDK_OK)
 		return rc;
 	c->pii_destroyed = f->now;
 	flow_stop_clock(c, CLOCK_RETENTION);
+	f->pii_destroyed++;
 	return flow_event(f, c, "personal-data-destroyed", 0, NULL,
-			  "the discoverer's personal data and report mail were destroyed");
+			  "the discoverer's name, addresses, phone number and report "
+			  "mail were destroyed; %zu notice%s to the discoverer kept "
+			  "without address and text",
+			  notices, notices == 1 ? "" : "s");
 }
 
 bool flow_case_overdue(const struct case_rec *c, const struct cal *cal,

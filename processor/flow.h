@@ -41,6 +41,9 @@ struct flow {
 	tdk_err *err;
 	/* personal data to write before the commit: number -> struct pii_rec */
 	GHashTable *pii_pending;
+	/* cases whose personal data the calls destroyed: the caller scrubs
+	 * the store files after its commit (engine_scrub) */
+	size_t pii_destroyed;
 	/* results of the last call, for logs */
 	uint64_t case_number;
 	const char *what;            /* a static word: "new case", "reply", ... */

@@ -543,7 +543,13 @@ int flow_apply_command(struct flow *f, const struct command *cmd)
 		rc = tdk_err_set(f->err, TDK_EINVAL, "%s: unknown command", cmd->case_text);
 	}
 	if (rc == TDK_OK) {
-		g_autofree char *line = command_to_text(cmd);
+		/* The discoverer's details belong in the personal data store
+		 * only: the event log, kept for good, gets no copy. */
+		g_autofree char *line =
+			cmd->verb == CMD_PARTY && cmd->role == CMD_ROLE_DISCOVERER
+				? g_strdup_printf("party %s discoverer (personal data "
+						  "not logged)", cmd->case_text)
+				: command_to_text(cmd);
 
 		rc = flow_event(f, c, "command", f->spool_id, f->message_id, "%s", line);
 	}

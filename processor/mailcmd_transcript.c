@@ -67,6 +67,28 @@ static void result_line(GString *s, const struct mailcmd *m, bool applied)
 				   "signed text\n");
 }
 
+/* Whether a command line sets the discoverer's details: "party [CASE]
+ * discoverer ...". Those are personal data; the transcript (kept in the
+ * outbox) does not repeat them, whether the line parsed or not. */
+static bool names_discoverer(const char *text)
+{
+	gchar **words = g_strsplit_set(text != NULL ? text : "", " \t", 5);
+	int seen = 0;
+	bool party = false, discoverer = false;
+
+	for (int i = 0; words[i] != NULL && seen < 3; i++) {
+		if (*words[i] == '\0')
+			continue;
+		if (seen == 0)
+			party = g_ascii_strcasecmp(words[i], "party") == 0;
+		else if (g_ascii_strcasecmp(words[i], "discoverer") == 0)
+			discoverer = true;
+		seen++;
+	}
+	g_strfreev(words);
+	return party && discoverer;
+}
+
 static void command_lines(GString *s, const struct mailcmd *m, bool applied)
 {
 	if (m->n_lines == 0)
@@ -75,8 +97,12 @@ static void command_lines(GString *s, const struct mailcmd *m, bool applied)
 	for (size_t i = 0; i < m->n_lines; i++) {
 		const struct mailcmd_line *l = &m->lines[i];
 
-		g_string_append_printf(s, "> %s\n", l->text);
-		if (l->effective != NULL)
+		if (names_discoverer(l->text))
+			g_string_append(s, "> party ... discoverer (the discoverer's "
+					   "details are not repeated)\n");
+		else
+			g_string_append_printf(s, "> %s\n", l->text);
+		if (l->effective != NULL && !names_discoverer(l->text))
 			g_string_append_printf(s, "  (read as: %s)\n", l->effective);
 		if (l->error != NULL)
 			g_string_append_printf(s, "  line %zu: refused: %s\n", l->lineno,

@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <gmime/gmime.h>
 
@@ -24,6 +25,7 @@
 #include "conf.h"
 #include "engine.h"
 #include "log.h"
+#include "privilege.h"
 
 static volatile sig_atomic_t stop_requested;
 static volatile sig_atomic_t reload_requested;
@@ -150,6 +152,26 @@ static int reload(struct cli_common *common, const struct tdk_config **config,
 	return 0;
 }
 
+/*
+ * Started as root: switches to processor.user, which must not be the
+ * milter's user (the milter must not reach the case store). Only --once
+ * may stay root when processor.user is empty (maintenance runs).
+ */
+static int start_unprivileged(const struct tdk_config *config, bool once,
+			      tdk_err *err)
+{
+	if (config->processor_user[0] != '\0' &&
+	    strcmp(config->processor_user, config->milter_user) == 0)
+		return tdk_err_set(err, TDK_EPERM,
+				   "processor.user and milter.user are both '%s'; the "
+				   "processor needs a user of its own, so that the milter "
+				   "cannot open the case store",
+				   config->processor_user);
+	if (geteuid() != 0 || (once && config->processor_user[0] == '\0'))
+		return TDK_OK;
+	return priv_drop(config->processor_user, "processor.user", err);
+}
+
 int main(int argc, char **argv)
 {
 	enum { OPT_ONCE = 256, OPT_NOW };
@@ -195,6 +217,11 @@ int main(int argc, char **argv)
 	rc = cli_daemon_start(&common, argc, argv, &config);
 	if (rc >= 0)
 		return rc;
+	if (start_unprivileged(config, once, &err) != TDK_OK) {
+		msg_error("cannot start: %s", err.text);
+		conf_free(config);
+		return 1;
+	}
 	g_mime_init();
 	if (engine_open(config, 0, &eng, &err) != TDK_OK) {
 		msg_error("cannot start: %s", err.text);

@@ -8,6 +8,7 @@
 #include "bigendian.h"
 #include "log.h"
 #include "record.h"
+#include "scrub.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -64,25 +65,51 @@ static int fail(const struct store *st, int rc, const char *what, tdk_err *err)
 	}
 }
 
-static int make_private_dir(const char *dir, tdk_err *err)
+/* TDK_EPERM, naming path and the fix, if others or the group may write it
+ * or others may read it. */
+static int check_private(const char *what, const char *path,
+			 const struct stat *sb, tdk_err *err)
 {
-	struct stat sb;
+	if ((sb->st_mode & (S_IWGRP | S_IRWXO)) == 0)
+		return TDK_OK;
+	return tdk_err_set(err, TDK_EPERM,
+			   "%s %s is open to others (mode %04o); it must be %s; "
+			   "fix: chmod %s %s",
+			   what, path, (unsigned)(sb->st_mode & 07777),
+			   S_ISDIR(sb->st_mode) ? "0700 or 0750" : "0600 or 0640",
+			   S_ISDIR(sb->st_mode) ? "0700" : "0600", path);
+}
 
-	if (stat(dir, &sb) == 0) {
-		if (!S_ISDIR(sb.st_mode))
-			return tdk_err_set(err, TDK_EINVAL, "%s is not a directory", dir);
-		if ((sb.st_mode & (S_IWGRP | S_IWOTH | S_IROTH | S_IXOTH)) != 0)
-			return tdk_err_set(err, TDK_EPERM,
-					   "case store directory %s is open to others "
-					   "(mode %04o); it must be 0700 or 0750",
-					   dir, (unsigned)(sb.st_mode & 07777));
+/* Checks (and, if create and missing, makes with mode 0700) a store
+ * directory, and checks the modes of its LMDB files. */
+static int private_dir(const char *dir, bool create, tdk_err *err)
+{
+	static const char *const files[] = { "data.mdb", "lock.mdb" };
+	struct stat sb;
+	int rc;
+
+	if (stat(dir, &sb) != 0) {
+		if (errno != ENOENT || !create)
+			return tdk_err_set(err, errno == ENOENT ? TDK_ENOENT : TDK_EIO,
+					   "%s: %s", dir, g_strerror(errno));
+		if (g_mkdir_with_parents(dir, 0700) != 0)
+			return tdk_err_set(err, errno == EACCES ? TDK_EPERM : TDK_EIO,
+					   "cannot create %s: %s", dir, g_strerror(errno));
 		return TDK_OK;
 	}
-	if (errno != ENOENT)
-		return tdk_err_set(err, TDK_EIO, "%s: %s", dir, g_strerror(errno));
-	if (g_mkdir_with_parents(dir, 0700) != 0)
-		return tdk_err_set(err, errno == EACCES ? TDK_EPERM : TDK_EIO,
-				   "cannot create %s: %s", dir, g_strerror(errno));
+	if (!S_ISDIR(sb.st_mode))
+		return tdk_err_set(err, TDK_EINVAL, "%s is not a directory", dir);
+	if ((rc = check_private("case store directory", dir, &sb, err)) != TDK_OK)
+		return rc;
+	for (size_t i = 0; i < G_N_ELEMENTS(files); i++) {
+		char *path = g_build_filename(dir, files[i], NULL);
+
+		rc = lstat(path, &sb) == 0 ? check_private("case store file", path, &sb, err)
+					   : TDK_OK;
+		g_free(path);
+		if (rc != TDK_OK)
+			return rc;
+	}
 	return TDK_OK;
 }
 
@@ -163,7 +190,10 @@ static int open_pii(struct store *st, size_t map_size, tdk_err *err)
 	MDB_txn *txn;
 	int rc;
 
-	if (!st->readonly && (rc = make_private_dir(st->pii_dir, err)) != TDK_OK)
+	rc = private_dir(st->pii_dir, !st->readonly, err);
+	if (rc == TDK_ENOENT && st->readonly)
+		return TDK_OK; /* nothing stored yet */
+	if (rc != TDK_OK)
 		return rc;
 	rc = env_open(st->pii_dir, map_size, 2, st->readonly, &st->pii_env);
 	if (rc == ENOENT && st->readonly)
@@ -202,17 +232,25 @@ int store_open(const char *dir, size_t map_size, unsigned flags,
 	if (st->readonly) {
 		char *data = g_build_filename(dir, "data.mdb", NULL);
 		bool there = access(data, F_OK) == 0;
+		int e = errno;
 
 		g_free(data);
+		if (!there && e == EACCES) {
+			store_close(st);
+			return tdk_err_set(err, TDK_EPERM, "cannot open the case store %s: %s",
+					   dir, g_strerror(e));
+		}
 		if (!there) {
 			store_close(st);
 			return tdk_err_set(err, TDK_ENOENT, "no case store in %s", dir);
 		}
-	} else if ((rc = make_private_dir(dir, err)) != TDK_OK) {
+	}
+	if ((rc = private_dir(dir, !st->readonly, err)) != TDK_OK) {
 		store_close(st);
 		return rc;
 	}
-	rc = env_open(dir, map_size, DB_COUNT, st->readonly, &st->env);
+	/* One database more than todoke keeps: scrub.h's own. */
+	rc = env_open(dir, map_size, DB_COUNT + 1, st->readonly, &st->env);
 	if (rc != 0) {
 		rc = tdk_err_set(err, rc == EACCES ? TDK_EPERM : TDK_EIO,
 				 "cannot open the case store %s: %s", dir,
@@ -862,6 +900,20 @@ int store_outbox_put(struct store_txn *t, struct outbox_item *o, tdk_err *err)
 	return rc;
 }
 
+int store_outbox_replace_scrubbed(struct store_txn *t, struct outbox_item *o,
+				  tdk_err *err)
+{
+	uint8_t key[8];
+	MDB_val k = { 8, key };
+	int rc;
+
+	put_be64(key, o->id);
+	rc = scrub_zero(t->txn, t->st->dbi[DB_OUTBOX], &k);
+	if (rc != 0)
+		return fail(t->st, rc, "zeroing a notice intent", err);
+	return store_outbox_put(t, o, err);
+}
+
 int store_outbox_get(struct store_txn *t, uint64_t id, struct outbox_item **out,
 		     tdk_err *err)
 {
@@ -1207,11 +1259,13 @@ static int pii_write(struct store *st, uint64_t number, GBytes *value,
 
 			v.mv_data = (void *)g_bytes_get_data(value, &len);
 			v.mv_size = len;
-			rc = mdb_put(txn, st->pii_dbi, &k, &v, 0);
+			/* The old record zeroed first, so that none of its
+			 * bytes stay behind in the page (scrub.h). */
+			rc = scrub_zero(txn, st->pii_dbi, &k);
+			if (rc == 0)
+				rc = mdb_put(txn, st->pii_dbi, &k, &v, 0);
 		} else {
-			rc = mdb_del(txn, st->pii_dbi, &k, NULL);
-			if (rc == MDB_NOTFOUND)
-				rc = 0;
+			rc = scrub_del(txn, st->pii_dbi, &k);
 		}
 		rc = rc == 0 ? mdb_txn_commit(txn) : (mdb_txn_abort(txn), rc);
 	}
@@ -1269,4 +1323,21 @@ int store_pii_get(struct store *st, uint64_t number, struct pii_rec **out,
 	}
 	g_variant_unref(dict);
 	return rc;
+}
+
+int store_scrub(struct store *st, size_t *pages, tdk_err *err)
+{
+	size_t main_pages = 0, pii_pages = 0;
+	int rc;
+
+	if (pages != NULL)
+		*pages = 0;
+	if (st->readonly)
+		return tdk_err_set(err, TDK_EINVAL, "store_scrub: the store is read-only");
+	rc = scrub_free_pages(st->env, &main_pages);
+	if (rc == 0 && st->pii_env != NULL)
+		rc = scrub_free_pages(st->pii_env, &pii_pages);
+	if (pages != NULL)
+		*pages = main_pages + pii_pages;
+	return rc != 0 ? fail(st, rc, "overwriting free pages", err) : TDK_OK;
 }

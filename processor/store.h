@@ -135,6 +135,10 @@ int store_outbox_get(struct store_txn *txn, uint64_t id,
 typedef int (*store_outbox_fn)(const struct outbox_item *item, void *ctx);
 int store_outbox_foreach(struct store_txn *txn, store_outbox_fn fn, void *ctx,
 			 tdk_err *err);
+/* store_outbox_put() of an intent that exists, its old record zeroed
+ * first (for forgetting a recipient: scrub.h). */
+int store_outbox_replace_scrubbed(struct store_txn *txn, struct outbox_item *item,
+				  tdk_err *err);
 int store_attention_put(struct store_txn *txn, struct attention_item *item,
 			tdk_err *err);
 typedef int (*store_attention_fn)(const struct attention_item *item, void *ctx);
@@ -194,6 +198,13 @@ int store_pii_put(struct store *st, uint64_t number, const struct pii_rec *p,
 		  tdk_err *err);
 int store_pii_get(struct store *st, uint64_t number, struct pii_rec **out,
 		  tdk_err *err);
+/* Deletes the record, zeroed first. Its bytes stay in the file's free
+ * pages until store_scrub(). */
 int store_pii_delete(struct store *st, uint64_t number, tdk_err *err);
+
+/* Overwrites with zeros the free pages of the case store and the personal
+ * data store (scrub.h), after personal data was destroyed. Outside any
+ * transaction of st. *pages (may be NULL): pages written. */
+int store_scrub(struct store *st, size_t *pages, tdk_err *err);
 
 #endif

@@ -30,6 +30,7 @@ static const struct {
 	{ "config", ctl_config, "print the effective configuration" },
 	{ "do", ctl_do, "apply staff commands (all or nothing)" },
 	{ "outbox", ctl_outbox, "the notices the desk is to send" },
+	{ "purge", ctl_purge, "destroy personal data whose retention ended" },
 	{ "render", ctl_render, "preview a notice of a case; --check the templates" },
 	{ "spool", ctl_spool, "list the intake spool, or show one entry" },
 	{ "timeline", ctl_timeline, "the event log of a case" },

@@ -127,8 +127,19 @@ tap_like "after processor.decrypt_retry_hours it is applied as it is" \
 tap_is "and staff are told it could not be decrypted" "$(attention IPA#00000005 decrypt-failed)" 1
 
 # ---- HUP and TERM
+# The daemon does not stay root: started as root it switches to
+# processor.user (nobody here), which then owns the state and has a
+# GnuPG home of its own.
+deskhome=$GNUPGHOME
+gnupg_new_home desk-cv25519 >/dev/null 2>&1 || echo "Bail out! a GnuPG home for nobody"
+nobodyhome=$GNUPGHOME
+GNUPGHOME=$deskhome
+export GNUPGHOME
+chown -R nobody "$state" "$nobodyhome"
+chmod 755 "$tap_tmp"
 # shellcheck disable=SC2086
-"$processor" $opts -f -o processor.poll_interval_ms=50 >"$tap_tmp/daemon.out" 2>&1 &
+"$processor" $opts -f -o processor.poll_interval_ms=50 -o processor.user=nobody \
+	-o "processor.gpg_home=$nobodyhome" >"$tap_tmp/daemon.out" 2>&1 &
 pid=$!
 echo XSS | report r3
 for _i in $(seq 1 100); do
@@ -150,6 +161,7 @@ done
 wait $pid
 tap_is "TERM stops it with status 0" "$?" 0
 tap_like "saying so" "$(tail -1 "$tap_tmp/daemon.out")" 'stopped'
+runuser -u nobody -- env GNUPGHOME="$nobodyhome" gpgconf --kill gpg-agent >/dev/null 2>&1
 
 # shellcheck disable=SC2086
 tap_run "$processor" $opts --once --now 2027-13-01

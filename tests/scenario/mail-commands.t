@@ -304,12 +304,30 @@ tap_is "an encrypted and signed mail is applied (its inner Subject is signed)" \
 tap_like "the transcript names the form" "$(last_transcript alice@desk.example)" \
 	'encrypted and signed'
 
+# ------------------------------- 12. the discoverer's details by mail
+staff_clearsigned pii 'Alice <alice@desk.example>' alice@desk.example \
+	2027-03-02T17:48:00+09:00 commands <<EOF2
+party $C2 discoverer hanako.q7@discoverer.example name "Hanako Q7"
+EOF2
+feed pii $CTL alice@desk.example
+run_at 2027-03-02T17:50:00+09:00
+ctl case $C2 --pii
+tap_like "the discoverer's new address reaches the personal data store" "$out" 'hanako.q7@discoverer.example'
+t=$(last_transcript alice@desk.example)
+tap_like "the transcript says the line was applied" "$(flat "$t")" \
+	"> party ... discoverer \(the discoverer's details are not repeated\)~  applied"
+tap_unlike "without repeating the details" "$t" 'hanako|Q7'
+ctl timeline $C2
+tap_like "the event log records the command" "$out" \
+	"staff:$ALICE	command	accepted	party $C2 discoverer \(personal data not logged\)"
+tap_unlike "without the details" "$out" 'hanako|Q7'
+
 # ------------------------------------------------------------ counters
 ctl commands
-tap_like "todokectl commands counts what happened" "$(flat "$out")" 'accepted	4~refused	11~dropped	2'
-tap_like "and the replay record" "$(flat "$out")" 'signatures remembered	8~message-ids remembered	8'
+tap_like "todokectl commands counts what happened" "$(flat "$out")" 'accepted	5~refused	11~dropped	2'
+tap_like "and the replay record" "$(flat "$out")" 'signatures remembered	9~message-ids remembered	9'
 
-# --------------------------------------------------- 12. transcript flood
+# --------------------------------------------------- 13. transcript flood
 # Four replays of the first mail within one hour, at most 2 replies an
 # hour: two transcripts, then staff are told once, the rest is counted.
 before=$(transcripts alice@desk.example)
@@ -330,7 +348,7 @@ feed flood5 $CTL alice@desk.example
 "$processor" $opts -o staff.transcripts_per_hour=2 -f --once --now 2027-03-02T19:00:00+09:00 >/dev/null 2>&1
 tap_is "in the next hour a transcript goes again" "$(transcripts alice@desk.example)" $((before + 3))
 
-# --------------------------------------- 13. the digest counts for staff
+# --------------------------------------- 14. the digest counts for staff
 run_at 2027-03-03T09:30:00+09:00
 digest=$("$todokectl" $opts outbox --json | jq -r '[.[] | select(.notice == "digest")] | last | .detail')
 tap_like "the next digest counts the dropped mails and withheld transcripts" "$(flat "$digest")" \

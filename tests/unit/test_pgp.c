@@ -465,9 +465,30 @@ static void new_checks_home_mode(void **state)
 	assert_non_null(p);
 	pgp_free(p);
 
-	assert_int_equal(chmod(dir, 0750), 0); /* group may read */
-	assert_int_equal(new_pgp(&cfg, &p, &err), TDK_OK);
-	pgp_free(p);
+	assert_int_equal(chmod(dir, 0750), 0); /* the group must not read it */
+	assert_int_equal(new_pgp(&cfg, &p, &err), TDK_EPERM);
+	assert_null(p);
+	assert_non_null(strstr(err.text, "group-readable"));
+	assert_non_null(strstr(err.text, "chmod 700"));
+	assert_int_equal(chmod(dir, 0700), 0);
+
+	/* the secret keys' own directory */
+	{
+		char keys[PATH_MAX + 32];
+
+		snprintf(keys, sizeof keys, "%s/private-keys-v1.d", dir);
+		assert_int_equal(mkdir(keys, 0700), 0);
+		assert_int_equal(chmod(keys, 0755), 0);
+		assert_int_equal(new_pgp(&cfg, &p, &err), TDK_EPERM);
+		assert_null(p);
+		assert_non_null(strstr(err.text, keys));
+		assert_non_null(strstr(err.text, "0755"));
+		assert_non_null(strstr(err.text, "chmod 700"));
+		assert_int_equal(chmod(keys, 0700), 0);
+		assert_int_equal(new_pgp(&cfg, &p, &err), TDK_OK);
+		pgp_free(p);
+		rmdir(keys);
+	}
 	rmdir(dir);
 
 	assert_int_equal(new_pgp(&cfg, &p, &err), TDK_ENOENT);

@@ -891,21 +891,31 @@ static void unsafe_directories_are_refused(void **state)
 	assert_int_equal(chmod(fx->dir, 0777), 0);
 	assert_int_equal(spool_open(fx->dir, 0, 0, &sp, &err), TDK_EPERM);
 	assert_null(sp);
-	assert_non_null(strstr(err.text, "writable"));
+	assert_non_null(strstr(err.text, "open to others (mode 0777)"));
 	assert_non_null(strstr(err.text, fx->dir));
 	assert_int_equal(spool_open(fx->dir, 0, SPOOL_READONLY, &sp, &err), TDK_EPERM);
 	assert_int_equal(chmod(fx->dir, 0770), 0);
 	assert_int_equal(spool_open(fx->dir, 0, 0, &sp, &err), TDK_EPERM);
+	assert_non_null(strstr(err.text, "group-writable"));
+	assert_non_null(strstr(err.text, "chmod g-w"));
+	/* readable by others */
+	assert_int_equal(chmod(fx->dir, 0755), 0);
+	assert_int_equal(spool_open(fx->dir, 0, 0, &sp, &err), TDK_EPERM);
+	assert_non_null(strstr(err.text, "open to others (mode 0755)"));
+	assert_non_null(strstr(err.text, "chmod o-rwx"));
 	/* group-readable is fine */
 	assert_int_equal(chmod(fx->dir, 0750), 0);
 	sp = open_ok(fx->dir, 0, 0);
 	spool_close(sp);
 
-	/* a writable spool file */
+	/* a writable or readable spool file */
 	data = g_build_filename(fx->dir, "data.mdb", NULL);
 	assert_int_equal(chmod(data, 0666), 0);
 	assert_int_equal(spool_open(fx->dir, 0, 0, &sp, &err), TDK_EPERM);
 	assert_non_null(strstr(err.text, "data.mdb"));
+	assert_int_equal(chmod(data, 0644), 0);
+	assert_int_equal(spool_open(fx->dir, 0, SPOOL_READONLY, &sp, &err), TDK_EPERM);
+	assert_non_null(strstr(err.text, "data.mdb is open to others (mode 0644)"));
 	assert_int_equal(chmod(data, 0600), 0);
 	g_free(data);
 
