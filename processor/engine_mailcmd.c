@@ -366,7 +366,7 @@ static int transcript(struct run *r, tdk_err *err)
 	}
 	r->reply = "transcript to";
 	text = mailcmd_transcript(m, r->applied, r->cases, r->eng->cal);
-	return flow_desk_notice(&f, "transcript", m->signer->address, text, NULL);
+	return flow_desk_notice(&f, "transcript", m->signer->address, "en", text);
 }
 
 /* Everything after the commands, in r->txn; then the commit. */

@@ -79,10 +79,10 @@ int flow_apply_command(struct flow *f, const struct command *cmd);
 int flow_command_mail(struct flow *f, uint64_t number, const char *text);
 
 /* Creates a notice intent for no case to one address of the desk's staff
- * (audience "staff"), e.g. the transcript of a command mail; its
- * Message-ID is set into *message_id (g_free) when that is not NULL. */
+ * (audience "staff"), in lang, e.g. the transcript of a command mail or
+ * the daily digest, with its own Message-ID. */
 int flow_desk_notice(struct flow *f, const char *notice, const char *to,
-		     const char *detail, char **message_id);
+		     const char *lang, const char *detail);
 
 /* Tells staff about no case: an attention item of kind with text, and a
  * staff notice to the control address. */

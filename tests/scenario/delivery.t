@@ -111,4 +111,10 @@ tap_is "the bounced notice is marked" "$(state_of $W acknowledgement)" bounced
 ctl outbox
 tap_like "todokectl outbox shows it" "$out" 'acknowledgement	discoverer	bounced'
 
+# ---- the staff digest goes out like any notice, with its own Message-ID
+dig=$("$todokectl" $opts outbox --json | jq -c '[.[] | select(.notice == "digest")] | last')
+tap_like "the digest has a Message-ID of the desk" "$(echo "$dig" | jq -r .message_id)" \
+	'^todoke\.desk\.n[0-9]+@localhost$'
+tap_unlike "and is not refused for it" "$(echo "$dig" | jq -r '.state + " " + (.reason // "")')" 'failed|unsafe'
+
 tap_done
