@@ -262,7 +262,7 @@ static int transcript(struct run *r, tdk_err *err)
 		return TDK_OK;
 	flow_of(r, &f, err);
 	text = mailcmd_transcript(r->m, r->applied, r->cases, r->eng->cal);
-	return flow_desk_notice(&f, "transcript", r->m->signer->address, text, NULL);
+	return flow_desk_notice(&f, "transcript", r->m->signer->address, "en", text, NULL);
 }
 
 /* Everything after the commands, in r->txn; then the commit. */

@@ -217,7 +217,7 @@ int flow_notice(struct flow *f, struct case_rec *c, const char *notice,
 }
 
 int flow_desk_notice(struct flow *f, const char *notice, const char *to,
-		     const char *detail, char **message_id)
+		     const char *lang, const char *detail, char **message_id)
 {
 	struct outbox_item o = { 0 };
 	int rc;
@@ -226,7 +226,7 @@ int flow_desk_notice(struct flow *f, const char *notice, const char *to,
 	o.party = -1;
 	o.audience = "staff";
 	o.to = (char *)to;
-	o.lang = "en";
+	o.lang = (char *)lang;
 	o.state = OUTBOX_QUEUED;
 	o.detail = (char *)detail;
 	o.created = f->now;

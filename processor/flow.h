@@ -76,10 +76,11 @@ int flow_apply_command(struct flow *f, const struct command *cmd);
 int flow_command_mail(struct flow *f, uint64_t number, const char *text);
 
 /* Creates a notice intent for no case to one address of the desk's staff
- * (audience "staff"), e.g. the transcript of a command mail; its
- * Message-ID is set into *message_id (g_free) when that is not NULL. */
+ * (audience "staff") in language lang, e.g. the transcript of a command
+ * mail or the daily digest; its Message-ID is set into *message_id
+ * (g_free) when that is not NULL. */
 int flow_desk_notice(struct flow *f, const char *notice, const char *to,
-		     const char *detail, char **message_id);
+		     const char *lang, const char *detail, char **message_id);
 
 /* Acts on a timer that fell due (its case's clock). */
 int flow_fire(struct flow *f, const struct store_timer *tm);

@@ -207,21 +207,14 @@ int flow_digest(struct flow *f, bool *made)
 	if (rc == TDK_OK)
 		rc = digest_news(f, text, &news, &last_id);
 	if (rc == TDK_OK) {
-		struct outbox_item o = { 0 };
+		g_autofree char *detail = g_strdup_printf(
+			"%s: %zu overdue, %zu due by the next business day, %zu staff "
+			"notices since the last digest\n%s%s",
+			day_text, overdue, upcoming, news, due->str, text->str);
 
-		o.notice = "digest";
-		o.audience = "staff";
-		o.party = -1;
-		o.to = f->config->control_address;
-		o.lang = "ja";
-		o.state = OUTBOX_QUEUED;
-		o.detail = g_strdup_printf("%s: %zu overdue, %zu due by the next business "
-					   "day, %zu staff notices since the last digest\n"
-					   "%s%s",
-					   day_text, overdue, upcoming, news, due->str, text->str);
-		o.created = o.updated = f->now;
-		rc = store_outbox_put(f->txn, &o, f->err);
-		g_free(o.detail);
+		/* With a Message-ID like every desk notice, or it cannot be sent. */
+		rc = flow_desk_notice(f, "digest", f->config->control_address, "ja",
+				      detail, NULL);
 	}
 	g_string_free(text, TRUE);
 	g_string_free(due, TRUE);
