@@ -39,7 +39,10 @@
 #   desk_staff NAME WHEN    (commands on stdin) clearsigned by alice at WHEN
 #                           (ISO 8601), sent to vuln-control@localhost
 #   desk_process ISO        todoke-processor --once --now ISO (the simulated
-#                           clock), then wait until Postfix delivered the notices
+#                           clock; DESK_NOW), then wait until Postfix delivered
+#                           the notices
+#   desk_settle             apply what is still in the spool (the staff's
+#                           notices to vuln-control@) at the last instant
 #   desk_ctl ARGS...        todokectl on the desk (as $DESK_USER)
 #   desk_wait_queue         wait until Postfix's queue is empty
 #   desk_notice_file MSGID  the file of the notice with that Message-ID in
@@ -312,11 +315,24 @@ desk_wait_queue() {
 
 desk_process() { # iso
 	desk_wait_queue || return 1
+	DESK_NOW=$1
 	echo "--- --once --now $1" >>"$DESK/log/processor.log"
 	runuser -u "$DESK_USER" -- "$TOP_BUILDDIR/processor/todoke-processor" \
 		-c "$DESK/todoke.conf" -f --once --now "$1" >>"$DESK/log/processor.log" 2>&1 ||
 		{ tail -n 20 "$DESK/log/processor.log" >&2; _desk_die "the processor failed"; return 1; }
 	desk_wait_queue
+}
+
+# The staff's notices go to vuln-control@, through the milter, back into
+# the spool: apply them too (at the last simulated instant), until every
+# mail Postfix delivered to the desk is applied.
+desk_settle() {
+	local i
+	for i in 1 2 3; do
+		desk_wait_queue || return 1
+		[ -z "$(comm -23 <(desk_desk_qids) <(desk_applied_qids | sort -u))" ] && return 0
+		desk_process "$DESK_NOW" || return 1
+	done
 }
 
 desk_notice_file() { # msgid
