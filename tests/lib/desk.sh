@@ -141,6 +141,10 @@ desk_setup() {
 	  home = "$DESK/gnupg/desk";
 	  time_budget_ms = 30000;
 	};
+	desk: {
+	  # The coordinator (JPCERT/CC's role) is another organisation.
+	  coordinator_address = "coordinator@example.org";
+	};
 	milter: {
 	  socket = "inet:$DESK_MILTER_PORT@127.0.0.1";
 	  user = "$DESK_USER";
