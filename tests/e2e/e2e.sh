@@ -20,7 +20,8 @@
 # The end checks: Postfix's queue is empty, the intake spool is empty,
 # every mail Postfix delivered to a desk address (from its log) was
 # applied by the processor exactly once (from its log, by queue id), and
-# every mail sent in with swaks to a desk address is among them.
+# every mail sent in with swaks to a desk address is among them, and each
+# mail applied to a case is in the case's timeline under its Message-ID.
 
 if [ "$(id -u)" -ne 0 ]; then
 	echo "1..0 # SKIP needs root to run a private Postfix"
@@ -84,6 +85,22 @@ notice_ok() { # case notice audience to crypto regex
 	tap_like "$c $n: the text" "$(cat "$tap_tmp/$c.$n.$a.txt" 2>/dev/null)" "$re"
 }
 
+# The mails the processor applied to a case (its log: case, spool entry,
+# queue id) against the store: the case's timeline has events of that spool
+# entry, and their Message-ID is the one Postfix logged for the queue id.
+# Prints one line per mismatch.
+store_mismatches() {
+	local c n q mid ids
+	sed -n 's/.*: \(IPA#[0-9]*\): \(spool entry\|command mail\) \([0-9]*\) (queue id \([0-9A-Za-z]*\)[,)].*/\1 \3 \4/p' \
+		"$DESK/log/processor.log" | sort -u |
+		while read -r c n q; do
+			mid=$(sed -n "s/.*: $q: message-id=<\(.*\)>\$/\1/p" "$PF_MAILLOG" | head -n 1)
+			ids=$(desk_ctl timeline "$c" --json |
+				jq -r --argjson n "$n" '[.[] | select(.spool_id == $n) | .message_id] | unique | join(" ")')
+			[ "$ids" = "$mid" ] || echo "$c spool entry $n (queue id $q): timeline '$ids', Postfix '$mid'"
+		done
+}
+
 desk_done() {
 	local sent_in
 	desk_settle >"$tap_tmp/process.out" 2>&1 || { cat "$tap_tmp/process.out"; bail "desk_settle"; }
@@ -94,6 +111,8 @@ desk_done() {
 	sent_in=$(awk '$2 ~ /^vuln-/ { print $1 }' "$DESK/accepted" | sort)
 	tap_is "and every desk mail sent in with swaks is among them" \
 		"$(comm -23 <(printf '%s\n' "$sent_in") <(desk_desk_qids) | tr '\n' ' ')" ""
+	tap_is "each mail applied to a case is in its timeline, under Postfix's Message-ID" \
+		"$(store_mismatches)" ""
 	tap_unlike "no milter errors in Postfix's log" "$(cat "$PF_MAILLOG")" \
 		'milter.*(timeout|unreachable|error|fatal)|warning: .*milter'
 	if [ "$tap_failures" -gt 0 ]; then
