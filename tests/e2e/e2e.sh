@@ -21,7 +21,8 @@
 # every mail Postfix delivered to a desk address (from its log) was
 # applied by the processor exactly once (from its log, by queue id), and
 # every mail sent in with swaks to a desk address is among them, and each
-# mail applied to a case is in the case's timeline under its Message-ID.
+# mail applied to a case is in the case's timeline under its Message-ID;
+# and `todokectl check` finds nothing wrong.
 
 if [ "$(id -u)" -ne 0 ]; then
 	echo "1..0 # SKIP needs root to run a private Postfix"
@@ -113,6 +114,8 @@ desk_done() {
 		"$(comm -23 <(printf '%s\n' "$sent_in") <(desk_desk_qids) | tr '\n' ' ')" ""
 	tap_is "each mail applied to a case is in its timeline, under Postfix's Message-ID" \
 		"$(store_mismatches)" ""
+	tap_run desk_ctl check
+	tap_is "todokectl check finds nothing wrong with the desk" "$rc:$(printf '%s' "$out" | grep PROBLEM)" 0:
 	tap_unlike "no milter errors in Postfix's log" "$(cat "$PF_MAILLOG")" \
 		'milter.*(timeout|unreachable|error|fatal)|warning: .*milter'
 	if [ "$tap_failures" -gt 0 ]; then
