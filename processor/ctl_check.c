@@ -245,12 +245,17 @@ int ctl_check(const struct ctl_env *env, int argc, char **argv)
 	struct check ck = { 0 };
 	struct engine *eng = NULL;
 	tdk_err err;
+	int rc;
 
 	if (argc != 1)
 		return ctl_usage_error(env, "usage: check");
 	ok("configuration", env->config->source != NULL ? env->config->source
 							: "built-in defaults");
-	if (engine_open(env->config, ENGINE_NO_SPOOL | ENGINE_READONLY, &eng, &err) != TDK_OK) {
+	rc = engine_open(env->config, ENGINE_NO_SPOOL | ENGINE_READONLY, &eng, &err);
+	if (rc == TDK_ENOENT && strncmp(err.text, "no case store", 13) == 0) {
+		problem(&ck, "%s yet: todoke-processor makes it when it first starts",
+			err.text);
+	} else if (rc != TDK_OK) {
 		problem(&ck, "%s", err.text);
 	} else {
 		ok("rules, business calendar and notice templates", env->config->rules_dir);

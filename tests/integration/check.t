@@ -94,6 +94,12 @@ check "$tap_tmp/good.conf" -o "paths.rules_dir=$tap_tmp/rules"
 tap_is "a broken rules file: exit 1" "$rc" 1
 tap_like "named with its file and line" "$out" '^PROBLEM  .*partnership\.conf:[0-9]+'
 
+mkdir -m 700 "$tap_tmp/new"
+check "$tap_tmp/good.conf" -o "paths.state_dir=$tap_tmp/new"
+tap_is "a desk whose processor never ran: exit 1" "$rc" 1
+tap_like "says what makes the store" "$out" \
+	"^PROBLEM  no case store in $tap_tmp/new/store yet: todoke-processor makes it when it first starts"
+
 printf 'paths: {\n  state_dir = "/x";\n  nonsense = 1;\n};\n' >"$tap_tmp/bad.conf"
 tap_run "$ctl_bin" -c "$tap_tmp/bad.conf" check
 tap_is "a configuration that does not load: exit 2" "$rc" 2
