@@ -124,6 +124,7 @@ static void check_gnupg(struct check *ck, const struct tdk_config *cfg)
 			"it must be 0700", home, (unsigned)(sb.st_mode & 07777));
 		return;
 	}
+	fflush(stdout); /* gpg is forked from here: no buffered lines twice */
 	gpgme_check_version(NULL);
 	if (gpgme_new(&ctx) != 0 ||
 	    gpgme_ctx_set_engine_info(ctx, GPGME_PROTOCOL_OpenPGP, NULL, home) != 0) {
