@@ -72,8 +72,10 @@ _postfix_hooked=yes
 # shellcheck source=tests/lib/staffmail.sh
 . "$TOP_SRCDIR/tests/lib/staffmail.sh"
 
+# shellcheck disable=SC2034 # for the scripts that source this
 DESK_KEY=F943ECD400F5A6FC0F26D9614CFDF5FBD8DA3C75
 DISCOVERER_KEY=510F47EB564249207CD29EFAB6951DB633DA42E0
+# shellcheck disable=SC2034
 OPERATOR_KEY=18FE12D12DA237954DB2293C8DDF059BAEF472E6
 ALICE_KEY=81291E614864BD4B40862A479F3A85E79FA9BE53
 DESK_USER=${DESK_USER:-nobody}
@@ -318,22 +320,21 @@ desk_wait_queue() {
 }
 
 desk_process() { # iso
-	desk_wait_queue || return 1
+	desk_wait_queue 60 || return 1
 	DESK_NOW=$1
 	echo "--- --once --now $1" >>"$DESK/log/processor.log"
 	runuser -u "$DESK_USER" -- "$TOP_BUILDDIR/processor/todoke-processor" \
 		-c "$DESK/todoke.conf" -f --once --now "$1" >>"$DESK/log/processor.log" 2>&1 ||
 		{ tail -n 20 "$DESK/log/processor.log" >&2; _desk_die "the processor failed"; return 1; }
-	desk_wait_queue
+	desk_wait_queue 60
 }
 
 # The staff's notices go to vuln-control@, through the milter, back into
 # the spool: apply them too (at the last simulated instant), until every
 # mail Postfix delivered to the desk is applied.
 desk_settle() {
-	local i
-	for i in 1 2 3; do
-		desk_wait_queue || return 1
+	for _ in 1 2 3; do
+		desk_wait_queue 60 || return 1
 		[ -z "$(comm -23 <(desk_desk_qids) <(desk_applied_qids | sort -u))" ] && return 0
 		desk_process "$DESK_NOW" || return 1
 	done
@@ -360,7 +361,9 @@ for p in m.walk():
 
 desk_open_notice() { # file out
 	local f=$1 out=$2 st
-	NOTICE_CRYPTO= NOTICE_SIGNER=
+	# shellcheck disable=SC2034 # for the caller
+	NOTICE_CRYPTO='' NOTICE_SIGNER=''
+	# shellcheck disable=SC2034
 	if grep -qi '^Content-Type: multipart/encrypted' "$f"; then
 		NOTICE_CRYPTO=encrypted
 		GNUPGHOME=$DESK/gnupg/world gpg --batch --status-fd 2 --decrypt "$f" \
