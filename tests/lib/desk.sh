@@ -224,8 +224,7 @@ desk_stop() {
 	[ -n "$DESK" ] || return 0
 	if [ -n "${DESK_MILTER_PID:-}" ] && kill -0 "$DESK_MILTER_PID" 2>/dev/null; then
 		kill -TERM "$DESK_MILTER_PID" 2>/dev/null
-		local i
-		for i in $(seq 100); do
+		for _ in $(seq 100); do
 			kill -0 "$DESK_MILTER_PID" 2>/dev/null || break
 			sleep 0.1
 		done
