@@ -201,12 +201,12 @@ desk_attach() {
 }
 
 desk_start() {
-	local milter=$TOP_BUILDDIR/milter/todoke-milter i
+	local milter=$TOP_BUILDDIR/milter/todoke-milter
 	[ -x "$milter" ] || { _desk_die "$milter is not built"; return 1; }
 	# setsid: a kept desk outlives the shell that started it.
 	setsid "$milter" -f -c "$DESK/todoke.conf" >>"$DESK/log/milter.log" 2>&1 </dev/null &
 	DESK_MILTER_PID=$!
-	for i in $(seq 300); do
+	for _ in $(seq 300); do
 		[ -n "$(ss -Hltn "sport = :$DESK_MILTER_PORT")" ] && break
 		kill -0 "$DESK_MILTER_PID" 2>/dev/null || break
 		sleep 0.1
