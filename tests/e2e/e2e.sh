@@ -17,8 +17,9 @@
 #   attention_of CASE KIND    how many staff attention items of that kind
 #   desk_done                 desk_settle, the end checks (below), then tap_done
 #
-# The end checks: Postfix's queue is empty, the intake spool is empty,
-# every mail Postfix delivered to a desk address (from its log) was
+# The end checks: Postfix's queue is empty, the intake spool is empty, the
+# notices in the Maildirs are exactly those the outbox sent, each signed by
+# the desk; every mail Postfix delivered to a desk address (from its log) was
 # applied by the processor exactly once (from its log, by queue id), and
 # every mail sent in with swaks to a desk address is among them, and each
 # mail applied to a case is in the case's timeline under its Message-ID;
@@ -114,6 +115,22 @@ desk_done() {
 		"$(comm -23 <(printf '%s\n' "$sent_in") <(desk_desk_qids) | tr '\n' ' ')" ""
 	tap_is "each mail applied to a case is in its timeline, under Postfix's Message-ID" \
 		"$(store_mismatches)" ""
+	local f m n=0 bad='' ids=''
+	# A notice: a mail whose own Message-ID (in its header) is the desk's.
+	for f in "$DESK"/mail/outbound/new/* "$DESK"/mail/desk/new/*; do
+		[ -f "$f" ] || continue
+		m=$(sed -n '/^$/q; s/^[Mm]essage-[Ii][Dd]: *<\(todoke\..*\)>.*/\1/p' "$f")
+		[ -n "$m" ] || continue
+		n=$((n + 1))
+		ids="$ids$m
+"
+		desk_open_notice "$f" "$tap_tmp/sweep.txt" || bad="$bad ${f##*/}"
+	done
+	tap_is "all $n notices delivered are signed by the desk (decrypted first if encrypted)" \
+		"$bad" ""
+	tap_is "they are the notices the outbox says were sent, each once" \
+		"$(printf '%s' "$ids" | sort | tr '\n' ' ')" \
+		"$(desk_ctl outbox --json | jq -r '.[] | select(.state == "sent") | .message_id' | sort | tr '\n' ' ')"
 	tap_run desk_ctl check
 	tap_is "todokectl check finds nothing wrong with the desk" "$rc:$(printf '%s' "$out" | grep PROBLEM)" 0:
 	tap_unlike "no milter errors in Postfix's log" "$(cat "$PF_MAILLOG")" \
