@@ -3,8 +3,9 @@
  * store sound?
  *
  * Owns: the checks and their wording for a desk operator: the
- * configuration, the rules and calendar, the desk's GnuPG home and secret
- * key, the case store (every record decodes; the timer index and the
+ * configuration, the rules, calendar and templates, the desk's GnuPG home
+ * and secret key, the staff keys (present, not revoked or expired), the
+ * case store (every record decodes; the timer index and the
  * cases' clocks agree; quarantined records), and the intake spool. Reads
  * only; exits 0 when everything is fine, 1 otherwise.
  */
@@ -47,12 +48,72 @@ static void problem(struct check *ck, const char *fmt, ...)
 
 /* ------------------------------------------------------------ GnuPG */
 
-static void check_gnupg(struct check *ck, const char *home)
+/* The desk's own key: it must sign notices and decrypt reports. */
+static void check_desk_key(struct check *ck, gpgme_ctx_t ctx, const char *home)
 {
+	gpgme_key_t key;
+	int usable = 0, decrypting = 0;
+
+	if (gpgme_op_keylist_start(ctx, NULL, 1) != 0) {
+		problem(ck, "cannot list the secret keys in %s", home);
+		return;
+	}
+	while (gpgme_op_keylist_next(ctx, &key) == 0) {
+		if (!key->revoked && !key->expired && !key->disabled && key->can_sign &&
+		    key->subkeys != NULL) {
+			usable++;
+			decrypting += key->can_encrypt ? 1 : 0;
+			printf("ok       desk secret key %s (%s)%s\n", key->subkeys->fpr,
+			       key->uids != NULL && key->uids->uid != NULL ? key->uids->uid : "",
+			       key->can_encrypt ? "" : ", signs only");
+		}
+		gpgme_key_unref(key);
+	}
+	gpgme_op_keylist_end(ctx);
+	if (usable == 0)
+		problem(ck, "no usable secret key in %s: the desk can neither decrypt "
+			"reports nor sign notices", home);
+	else if (decrypting == 0)
+		problem(ck, "the desk's secret key in %s has no encryption subkey: "
+			"reports encrypted to the desk cannot be read", home);
+}
+
+/* Each staff key of the configuration: in the keyring, neither revoked
+ * nor expired, or the milter refuses that person's command mail. */
+static void check_staff_keys(struct check *ck, gpgme_ctx_t ctx, const struct tdk_config *cfg)
+{
+	for (size_t i = 0; i < cfg->n_staff_keys; i++) {
+		const struct tdk_staff_key *sk = &cfg->staff_keys[i];
+		const char *who = sk->address != NULL ? sk->address : "no address";
+		gpgme_key_t key = NULL;
+
+		if (gpgme_get_key(ctx, sk->fingerprint, &key, 0) != 0 || key == NULL) {
+			problem(ck, "staff key %s (%s) is not in the desk's keyring (gpg.home): "
+				"commands signed with it are refused; import it", sk->fingerprint, who);
+			continue;
+		}
+		if (key->revoked)
+			problem(ck, "staff key %s (%s) is revoked: commands signed with it are "
+				"refused; remove it from staff.keys", sk->fingerprint, who);
+		else if (key->expired)
+			problem(ck, "staff key %s (%s) has expired: commands signed with it are "
+				"refused; import its new expiry date or remove it from staff.keys",
+				sk->fingerprint, who);
+		else if (key->disabled || !key->can_sign)
+			problem(ck, "staff key %s (%s) cannot sign: commands signed with it are "
+				"refused", sk->fingerprint, who);
+		else
+			printf("ok       staff key %s (%s, %s)\n", sk->fingerprint, who,
+			       conf_staff_role_name(sk->role));
+		gpgme_key_unref(key);
+	}
+}
+
+static void check_gnupg(struct check *ck, const struct tdk_config *cfg)
+{
+	const char *home = conf_processor_gnupg_home(cfg);
 	struct stat sb;
 	gpgme_ctx_t ctx = NULL;
-	gpgme_key_t key;
-	int usable = 0;
 
 	if (stat(home, &sb) != 0) {
 		problem(ck, "the desk's GnuPG home %s does not exist (processor.gpg_home, or gpg.home)", home);
@@ -63,27 +124,17 @@ static void check_gnupg(struct check *ck, const char *home)
 			"it must be 0700", home, (unsigned)(sb.st_mode & 07777));
 		return;
 	}
+	fflush(stdout); /* gpg is forked from here: no buffered lines twice */
 	gpgme_check_version(NULL);
 	if (gpgme_new(&ctx) != 0 ||
-	    gpgme_ctx_set_engine_info(ctx, GPGME_PROTOCOL_OpenPGP, NULL, home) != 0 ||
-	    gpgme_op_keylist_start(ctx, NULL, 1) != 0) {
-		problem(ck, "cannot list the keys in %s", home);
+	    gpgme_ctx_set_engine_info(ctx, GPGME_PROTOCOL_OpenPGP, NULL, home) != 0) {
+		problem(ck, "cannot use GnuPG with the home %s", home);
 		gpgme_release(ctx);
 		return;
 	}
-	while (gpgme_op_keylist_next(ctx, &key) == 0) {
-		if (!key->revoked && !key->expired && !key->disabled && key->can_sign &&
-		    key->subkeys != NULL) {
-			usable++;
-			printf("ok       desk secret key %s (%s)\n", key->subkeys->fpr,
-			       key->uids != NULL && key->uids->uid != NULL ? key->uids->uid : "");
-		}
-		gpgme_key_unref(key);
-	}
+	check_desk_key(ck, ctx, home);
+	check_staff_keys(ck, ctx, cfg);
 	gpgme_release(ctx);
-	if (usable == 0)
-		problem(ck, "no usable secret key in %s: the desk can neither decrypt "
-			"reports nor sign notices", home);
 }
 
 /* ------------------------------------------------------------ store */
@@ -196,19 +247,24 @@ int ctl_check(const struct ctl_env *env, int argc, char **argv)
 	struct check ck = { 0 };
 	struct engine *eng = NULL;
 	tdk_err err;
+	int rc;
 
 	if (argc != 1)
 		return ctl_usage_error(env, "usage: check");
 	ok("configuration", env->config->source != NULL ? env->config->source
 							: "built-in defaults");
-	if (engine_open(env->config, ENGINE_NO_SPOOL | ENGINE_READONLY, &eng, &err) != TDK_OK) {
+	rc = engine_open(env->config, ENGINE_NO_SPOOL | ENGINE_READONLY, &eng, &err);
+	if (rc == TDK_ENOENT && strncmp(err.text, "no case store", 13) == 0) {
+		problem(&ck, "%s yet: todoke-processor makes it when it first starts",
+			err.text);
+	} else if (rc != TDK_OK) {
 		problem(&ck, "%s", err.text);
 	} else {
-		ok("rules and business calendar", env->config->rules_dir);
+		ok("rules, business calendar and notice templates", env->config->rules_dir);
 		check_store(&ck, eng);
 		engine_close(eng);
 	}
-	check_gnupg(&ck, conf_processor_gnupg_home(env->config));
+	check_gnupg(&ck, env->config);
 	check_spool(&ck, env);
 	printf("%s\n", ck.problems == 0 ? "everything is fine"
 					: "some things need attention (PROBLEM above)");

@@ -35,8 +35,18 @@ static void sender_read(const struct spool_entry *e, struct sender *s)
 	InternetAddressList *list;
 
 	memset(s, 0, sizeof *s);
-	if (e->envelope_from != NULL && e->envelope_from[0] != '\0')
-		s->envelope = g_ascii_strdown(e->envelope_from, -1);
+	if (e->envelope_from != NULL) {
+		/* The MTA hands the milter the SMTP path: "<a@b>", "<>". */
+		const char *p = e->envelope_from;
+		size_t len = strlen(p);
+
+		if (len >= 2 && p[0] == '<' && p[len - 1] == '>') {
+			p++;
+			len -= 2;
+		}
+		if (len > 0)
+			s->envelope = g_ascii_strdown(p, (gssize)len);
+	}
 	if (e->from_header == NULL)
 		return;
 	list = internet_address_list_parse(NULL, e->from_header);

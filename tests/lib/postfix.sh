@@ -48,8 +48,8 @@
 # System side. `postfix -c DIR` refuses a config directory that the default
 # /etc/postfix/main.cf does not list in alternate_config_directories, so
 # postfix_setup appends DIR/etc there (under a lock; idempotent; entries of
-# vanished /tmp/tdk-pf.* instances are pruned) and postfix_cleanup takes it
-# out again. Nothing else of /etc/postfix/main.cf is touched. If the package
+# vanished /tmp/tdk-pf.* and /tmp/todoke-desk.* instances are pruned) and
+# postfix_cleanup takes it out again. Nothing else of /etc/postfix/main.cf is touched. If the package
 # was installed with "No configuration" and main.cf is missing, a minimal one
 # is written holding only that line and compatibility_level. The system
 # instance is never started, stopped or reloaded.
@@ -129,7 +129,7 @@ _postfix_system_conf() { # add|del DIR
 		for _pf_d in $(printf '%s\n' "$_pf_cur" | tr ',' ' '); do
 			case $_pf_d in
 			"$2") continue ;;
-			/tmp/tdk-pf.*/etc) [ -d "$_pf_d" ] || continue ;;
+			/tmp/tdk-pf.*/etc | /tmp/todoke-desk.*/postfix/etc) [ -d "$_pf_d" ] || continue ;;
 			esac
 			_pf_new="${_pf_new:+$_pf_new }$_pf_d"
 		done

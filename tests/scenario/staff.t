@@ -52,6 +52,9 @@ tap_is "no digest before 09:00" \
 run_at 2027-03-05T09:00:30+09:00
 tap_is "the digest at 09:00 on a business day" \
 	"$("$todokectl" $opts outbox --json | jq '[.[] | select(.notice == "digest")] | length')" 1
+tap_is "in Japanese, with a Message-ID of the desk (or it could not be sent)" \
+	"$("$todokectl" $opts outbox --json | jq -r '[.[] | select(.notice == "digest")] | last | "\(.lang) \(.message_id)"')" \
+	"ja todoke.desk.n6@localhost"
 run_at 2027-03-05T17:00:00+09:00
 run_at 2027-03-06T10:00:00+09:00   # Saturday
 run_at 2027-03-07T10:00:00+09:00   # Sunday
