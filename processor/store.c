@@ -18,7 +18,7 @@
 
 #define STORE_FORMAT "1"
 #define PII_FORMAT 1
-#define TIMER_FORMAT 1
+#define TIMER_FORMAT 2 /* the timers' values: see timer_value() */
 #define MSGID_KEY_MAX 400 /* longer ids are keyed by their SHA-256 */
 
 enum { DB_CASES, DB_EVENTS, DB_TIMERS, DB_MSGIDS, DB_CONSUMED, DB_OUTBOX,
@@ -401,29 +401,41 @@ static void timer_unkey(const uint8_t *key, struct store_timer *out)
 	out->clock = key[16];
 }
 
-/* The timer's value: what store_timers_recompute needs without the case. */
+/*
+ * The timer's value: what store_timers_recompute needs without the case.
+ * Format 2, fixed binary (read for every armed timer when the calendar
+ * changes): version byte 2, start (8), paused (8), the number of periods
+ * (1), then each period's count (4) and unit (1), big-endian. Format 1,
+ * a record (record.h) whose first byte is its version 1, is still read.
+ */
+#define TIMER_V2_HEAD 18
+#define TIMER_V2_PERIOD 5
+
 static GBytes *timer_value(const struct case_clock *k)
 {
-	GVariantBuilder b, periods;
+	int n = CLAMP(k->n_periods, 0, CLOCK_PERIODS_MAX);
+	size_t len = TIMER_V2_HEAD + (size_t)n * TIMER_V2_PERIOD;
+	uint8_t *v = g_malloc(len);
 
-	g_variant_builder_init(&b, G_VARIANT_TYPE_VARDICT);
-	g_variant_builder_add(&b, "{sv}", "start", g_variant_new_int64(k->start));
-	g_variant_builder_add(&b, "{sv}", "paused", g_variant_new_int64(k->paused));
-	g_variant_builder_init(&periods, G_VARIANT_TYPE("a(iy)"));
-	for (int i = 0; i < k->n_periods; i++)
-		g_variant_builder_add(&periods, "(iy)", (gint32)k->periods[i].count,
-				      (guint8)k->periods[i].unit);
-	g_variant_builder_add(&b, "{sv}", "periods", g_variant_builder_end(&periods));
-	return rec_pack(TIMER_FORMAT, g_variant_builder_end(&b));
+	v[0] = TIMER_FORMAT;
+	put_be64(v + 1, (uint64_t)k->start);
+	put_be64(v + 9, (uint64_t)k->paused);
+	v[17] = (uint8_t)n;
+	for (int i = 0; i < n; i++) {
+		uint8_t *p = v + TIMER_V2_HEAD + (size_t)i * TIMER_V2_PERIOD;
+
+		put_be32(p, (uint32_t)k->periods[i].count);
+		p[4] = (uint8_t)k->periods[i].unit;
+	}
+	return g_bytes_new_take(v, len);
 }
 
-static bool timer_clock(const void *data, size_t len, struct case_clock *k)
+static bool timer_clock_v1(const void *data, size_t len, struct case_clock *k)
 {
 	GVariant *dict, *periods;
 	bool ok = true;
 
-	memset(k, 0, sizeof *k);
-	if (rec_unpack(data, len, TIMER_FORMAT, NULL, &dict, NULL) != TDK_OK)
+	if (rec_unpack(data, len, 1, NULL, &dict, NULL) != TDK_OK)
 		return false;
 	ok = g_variant_lookup(dict, "start", "x", &k->start) &&
 	     g_variant_lookup(dict, "paused", "x", &k->paused);
@@ -444,6 +456,32 @@ static bool timer_clock(const void *data, size_t len, struct case_clock *k)
 	}
 	g_variant_unref(dict);
 	return ok && k->n_periods > 0;
+}
+
+static bool timer_clock(const void *data, size_t len, struct case_clock *k)
+{
+	const uint8_t *v = data;
+	int n;
+
+	memset(k, 0, sizeof *k);
+	if (len < 1 || v[0] != TIMER_FORMAT)
+		return timer_clock_v1(data, len, k);
+	if (len < TIMER_V2_HEAD)
+		return false;
+	n = v[17];
+	if (n < 1 || n > CLOCK_PERIODS_MAX ||
+	    len != TIMER_V2_HEAD + (size_t)n * TIMER_V2_PERIOD)
+		return false;
+	k->start = (int64_t)get_be64(v + 1);
+	k->paused = (int64_t)get_be64(v + 9);
+	for (int i = 0; i < n; i++) {
+		const uint8_t *p = v + TIMER_V2_HEAD + (size_t)i * TIMER_V2_PERIOD;
+
+		k->periods[i].count = (int)(int32_t)get_be32(p);
+		k->periods[i].unit = (enum cal_unit)p[4];
+	}
+	k->n_periods = n;
+	return true;
 }
 
 static int timer_del(struct store_txn *t, int64_t due, uint64_t number,
@@ -467,6 +505,19 @@ static int timer_put(struct store_txn *t, int64_t due, uint64_t number,
 	int rc;
 
 	timer_key(key, due, number, id);
+	/* A timer armed as it was already is left alone: no page is
+	 * written for it. */
+	{
+		MDB_val k = { sizeof key, key }, old;
+		gsize len;
+		const void *data = g_bytes_get_data(value, &len);
+
+		if (mdb_get(t->txn, t->st->dbi[DB_TIMERS], &k, &old) == 0 &&
+		    old.mv_size == len && memcmp(old.mv_data, data, len) == 0) {
+			g_bytes_unref(value);
+			return TDK_OK;
+		}
+	}
 	rc = put_bytes(t, DB_TIMERS, key, sizeof key, value, "arming a timer", err);
 	g_bytes_unref(value);
 	return rc;
@@ -696,6 +747,14 @@ struct moved_timer {
 	int64_t due;
 };
 
+static gint compare_moved(gconstpointer a, gconstpointer b)
+{
+	uint64_t x = ((const struct moved_timer *)a)->old.number;
+	uint64_t y = ((const struct moved_timer *)b)->old.number;
+
+	return (x > y) - (x < y);
+}
+
 int store_timers_recompute(struct store_txn *t, const struct cal *cal,
 			   size_t *checked, size_t *changed, tdk_err *err)
 {
@@ -729,12 +788,17 @@ int store_timers_recompute(struct store_txn *t, const struct cal *cal,
 		g_array_free(moved, TRUE);
 		return fail(t->st, rc, "reading timers", err);
 	}
-	/* Each moved timer's case is rewritten, which re-arms it. */
+	/* Each case with a moved timer is rewritten once, which re-arms
+	 * its timers; in case order. */
+	g_array_sort(moved, compare_moved);
 	rc = TDK_OK;
 	for (guint i = 0; rc == TDK_OK && i < moved->len; i++) {
 		struct moved_timer *m = &g_array_index(moved, struct moved_timer, i);
 		struct case_rec *c;
 
+		if (i > 0 && g_array_index(moved, struct moved_timer, i - 1).old.number ==
+				     m->old.number)
+			continue;
 		rc = store_case_get(t, m->old.number, &c, err);
 		if (rc == TDK_OK) {
 			rc = store_case_put(t, c, cal, err);
