@@ -10,7 +10,8 @@
  *
  * Exactly once: an entry's id is recorded as consumed in the same store
  * transaction as its case changes; the spool entry is deleted after that
- * commit, and an entry found consumed is only deleted. A storage failure
+ * commit (the entries a drain applied, in one spool commit at its end),
+ * and an entry found consumed is only deleted. A storage failure
  * (TDK_EFULL, TDK_EIO) keeps the entry for the next attempt.
  *
  * A report the milter could not decrypt in time (decrypt-deferred) is
