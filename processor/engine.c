@@ -33,27 +33,34 @@ char *engine_calendar_fingerprint(const struct cal *cal)
 	return hex;
 }
 
-/* Recomputes the timers when the calendar changed since they were set. */
+/* Recomputes the timers when the calendar changed since they were set,
+ * ENGINE_RECOMPUTE_BATCH cases to a commit; the new calendar's
+ * fingerprint is stored last, so that an interrupted recompute is done
+ * again at the next start. */
 static int check_calendar(struct engine *eng, tdk_err *err)
 {
 	struct store_txn *txn;
 	g_autofree char *stored = NULL;
 	size_t checked = 0, changed = 0;
-	int rc = store_begin(eng->store, true, &txn, err);
+	int rc = store_begin(eng->store, false, &txn, err);
 
 	if (rc != TDK_OK)
 		return rc;
 	rc = store_meta_get(txn, "calendar", &stored, err);
-	if (rc == TDK_OK && strcmp(stored, eng->calendar_fingerprint) == 0) {
-		store_abort(txn);
+	store_abort(txn);
+	if (rc == TDK_OK && strcmp(stored, eng->calendar_fingerprint) == 0)
 		return TDK_OK;
-	}
 	if (rc == TDK_OK) /* a known, different calendar */
-		rc = store_timers_recompute(txn, eng->cal, &checked, &changed, err);
+		rc = store_timers_recompute_batched(eng->store, eng->cal,
+						    ENGINE_RECOMPUTE_BATCH, &checked,
+						    &changed, err);
 	else if (rc == TDK_ENOENT)
 		rc = TDK_OK;
 	if (rc == TDK_OK)
-		rc = store_meta_put(txn, "calendar", eng->calendar_fingerprint, err);
+		rc = store_begin(eng->store, true, &txn, err);
+	if (rc != TDK_OK)
+		return rc;
+	rc = store_meta_put(txn, "calendar", eng->calendar_fingerprint, err);
 	if (rc != TDK_OK) {
 		store_abort(txn);
 		return rc;

@@ -755,20 +755,17 @@ static gint compare_moved(gconstpointer a, gconstpointer b)
 	return (x > y) - (x < y);
 }
 
-int store_timers_recompute(struct store_txn *t, const struct cal *cal,
-			   size_t *checked, size_t *changed, tdk_err *err)
+/* The armed timers whose due time cal moves, sorted by case number. */
+static int timers_moved(struct store_txn *t, const struct cal *cal,
+			GArray *moved, size_t *seen, tdk_err *err)
 {
 	MDB_cursor *cur;
 	MDB_val k, v;
-	GArray *moved = g_array_new(FALSE, FALSE, sizeof(struct moved_timer));
-	size_t seen = 0;
-	int rc;
+	int rc = mdb_cursor_open(t->txn, t->st->dbi[DB_TIMERS], &cur);
 
-	rc = mdb_cursor_open(t->txn, t->st->dbi[DB_TIMERS], &cur);
-	if (rc != 0) {
-		g_array_free(moved, TRUE);
+	*seen = 0;
+	if (rc != 0)
 		return fail(t->st, rc, "reading timers", err);
-	}
 	for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0;
 	     rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
 		struct moved_timer m;
@@ -776,7 +773,7 @@ int store_timers_recompute(struct store_txn *t, const struct cal *cal,
 
 		if (k.mv_size != TIMER_KEY_LEN)
 			continue;
-		seen++;
+		(*seen)++;
 		timer_unkey(k.mv_data, &m.old);
 		if (!timer_clock(v.mv_data, v.mv_size, &clock) ||
 		    case_clock_due(cal, &clock, &m.due) != TDK_OK || m.due == m.old.due)
@@ -784,26 +781,80 @@ int store_timers_recompute(struct store_txn *t, const struct cal *cal,
 		g_array_append_val(moved, m);
 	}
 	mdb_cursor_close(cur);
-	if (rc != MDB_NOTFOUND) {
-		g_array_free(moved, TRUE);
+	if (rc != MDB_NOTFOUND)
 		return fail(t->st, rc, "reading timers", err);
-	}
-	/* Each case with a moved timer is rewritten once, which re-arms
-	 * its timers; in case order. */
 	g_array_sort(moved, compare_moved);
-	rc = TDK_OK;
-	for (guint i = 0; rc == TDK_OK && i < moved->len; i++) {
-		struct moved_timer *m = &g_array_index(moved, struct moved_timer, i);
+	return TDK_OK;
+}
+
+/* Rewrites the cases of moved[*next..] (each once), which re-arms their
+ * timers, until max cases are done; *next is where it stopped. */
+static int rewrite_moved(struct store_txn *t, const struct cal *cal,
+			 const GArray *moved, guint *next, size_t max,
+			 tdk_err *err)
+{
+	size_t done = 0;
+	int rc = TDK_OK;
+
+	for (; rc == TDK_OK && *next < moved->len && done < max; (*next)++) {
+		const struct moved_timer *m = &g_array_index(moved, struct moved_timer, *next);
 		struct case_rec *c;
 
-		if (i > 0 && g_array_index(moved, struct moved_timer, i - 1).old.number ==
-				     m->old.number)
+		if (*next > 0 && g_array_index(moved, struct moved_timer, *next - 1).old.number ==
+					 m->old.number)
 			continue;
 		rc = store_case_get(t, m->old.number, &c, err);
 		if (rc == TDK_OK) {
 			rc = store_case_put(t, c, cal, err);
 			case_free(c);
 		}
+		done++;
+	}
+	return rc;
+}
+
+int store_timers_recompute(struct store_txn *t, const struct cal *cal,
+			   size_t *checked, size_t *changed, tdk_err *err)
+{
+	GArray *moved = g_array_new(FALSE, FALSE, sizeof(struct moved_timer));
+	size_t seen = 0;
+	guint next = 0;
+	int rc = timers_moved(t, cal, moved, &seen, err);
+
+	if (rc == TDK_OK)
+		rc = rewrite_moved(t, cal, moved, &next, SIZE_MAX, err);
+	if (checked != NULL)
+		*checked = seen;
+	if (changed != NULL)
+		*changed = moved->len;
+	g_array_free(moved, TRUE);
+	return rc;
+}
+
+int store_timers_recompute_batched(struct store *st, const struct cal *cal,
+				   size_t cases_per_txn, size_t *checked,
+				   size_t *changed, tdk_err *err)
+{
+	GArray *moved = g_array_new(FALSE, FALSE, sizeof(struct moved_timer));
+	struct store_txn *t;
+	size_t seen = 0;
+	guint next = 0;
+	int rc = store_begin(st, false, &t, err);
+
+	if (rc == TDK_OK) {
+		rc = timers_moved(t, cal, moved, &seen, err);
+		store_abort(t);
+	}
+	while (rc == TDK_OK && next < moved->len) {
+		rc = store_begin(st, true, &t, err);
+		if (rc != TDK_OK)
+			break;
+		rc = rewrite_moved(t, cal, moved, &next,
+				   cases_per_txn > 0 ? cases_per_txn : 1, err);
+		if (rc == TDK_OK)
+			rc = store_commit(t, err);
+		else
+			store_abort(t);
 	}
 	if (checked != NULL)
 		*checked = seen;
