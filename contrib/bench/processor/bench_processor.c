@@ -538,9 +538,11 @@ static void raw_measure(const struct bench *b, struct raw_figures *out,
 	rc = mdb_txn_begin(r.env, NULL, 0, &txn);
 	if (rc == 0)
 		rc = mdb_cursor_open(txn, r.dbi[RAW_TIMERS], &cur);
+	if (rc != 0)
+		die("raw tick", mdb_strerror(rc));
 	int got = 0;
 
-	for (rc = rc == 0 ? mdb_cursor_get(cur, &k, &v, MDB_FIRST) : rc;
+	for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST);
 	     rc == 0 && got < DUE_BATCH; rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
 		MDB_val ck = { 8, (uint8_t *)k.mv_data + 8 }, cv;
 		uint8_t copy[8];
@@ -553,10 +555,12 @@ static void raw_measure(const struct bench *b, struct raw_figures *out,
 
 		cv.mv_data = dup;
 		if ((rc = mdb_put(txn, r.dbi[RAW_CASES], &ck, &cv, 0)) != 0)
-			break;
+			die("raw tick", mdb_strerror(rc));
 		got++;
 	}
 	mdb_cursor_close(cur);
+	if (got != DUE_BATCH)
+		die("raw tick", "too few timers");
 	rc = mdb_txn_commit(txn);
 	if (rc != 0)
 		die("raw tick", mdb_strerror(rc));
