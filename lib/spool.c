@@ -1379,6 +1379,42 @@ int spool_scrub(struct spool *sp, size_t *pages, tdk_err *err)
 	return rc != 0 ? mdb_fail(sp, rc, "overwriting free pages", err) : TDK_OK;
 }
 
+int spool_delete_many(struct spool *sp, const uint64_t *ids, size_t n,
+		      size_t *deleted, tdk_err *err)
+{
+	MDB_txn *txn;
+	MDB_val key;
+	uint8_t kbuf[8];
+	size_t gone = 0;
+	int rc;
+
+	if (deleted != NULL)
+		*deleted = 0;
+	if (n == 0)
+		return TDK_OK;
+	if (ids == NULL)
+		return tdk_err_set(err, TDK_EINVAL, "spool_delete_many: NULL argument");
+	rc = begin_entry_write(sp, ids[0], "spool_delete_many", kbuf, &key, &txn, err);
+	if (rc != TDK_OK)
+		return rc;
+	for (size_t i = 0; i < n; i++) {
+		put_be64(kbuf, ids[i]);
+		rc = mdb_del(txn, sp->entries, &key, NULL);
+		if (rc == 0)
+			gone++;
+		else if (rc != MDB_NOTFOUND) {
+			txn_abort(sp, txn);
+			return mdb_fail(sp, rc, "deleting entries", err);
+		}
+	}
+	rc = txn_commit(sp, txn);
+	if (rc != 0)
+		return mdb_fail(sp, rc, "committing a delete", err);
+	if (deleted != NULL)
+		*deleted = gone;
+	return TDK_OK;
+}
+
 int spool_quarantine(struct spool *sp, uint64_t id, tdk_err *err)
 {
 	MDB_txn *txn;

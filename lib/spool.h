@@ -203,6 +203,11 @@ int spool_delete(struct spool *sp, uint64_t id, tdk_err *err);
  * for a spool opened read-only. *pages (may be NULL): pages written.
  */
 int spool_scrub(struct spool *sp, size_t *pages, tdk_err *err);
+/* Removes those of the entries ids[0..n) that are there, in one
+ * transaction (one fsync for all); *deleted (may be NULL) tells how many
+ * were. Durable on return. */
+int spool_delete_many(struct spool *sp, const uint64_t *ids, size_t n,
+		      size_t *deleted, tdk_err *err);
 /* Moves the raw bytes of entry id, as they are, into the quarantine
  * database in one transaction; it is no longer listed or returned by
  * spool_get. TDK_ENOENT if id is not an entry. */

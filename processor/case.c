@@ -253,10 +253,15 @@ int case_encode(const struct case_rec *c, GBytes **out, tdk_err *err)
 
 static bool read_clock(GVariant *dict, struct case_clock *k)
 {
+	static const char *const extra_keys[] = { "periods" };
 	GVariant *periods;
-	bool ok = rec_read(dict, clock_fields, REC_FIELDS(clock_fields), k);
+	bool ok = rec_read_extra(dict, clock_fields, REC_FIELDS(clock_fields), k,
+				 extra_keys, &periods, 1);
 
-	periods = g_variant_lookup_value(dict, "periods", G_VARIANT_TYPE("a(iy)"));
+	if (periods != NULL && !g_variant_is_of_type(periods, G_VARIANT_TYPE("a(iy)"))) {
+		g_variant_unref(periods);
+		periods = NULL;
+	}
 	if (periods == NULL)
 		return false;
 	k->n_periods = 0;
@@ -282,7 +287,9 @@ static bool read_clock(GVariant *dict, struct case_clock *k)
 int case_decode(const void *data, size_t len, uint64_t number,
 		struct case_rec **out, tdk_err *err)
 {
-	GVariant *dict = NULL, *parties = NULL, *clocks = NULL;
+	static const char *const extra_keys[] = { "parties", "clocks" };
+	static const char *const extra_types[] = { "aa{sv}", "a{yv}" };
+	GVariant *dict = NULL, *extra[2], *parties, *clocks;
 	struct case_rec *c;
 	bool ok;
 	int rc;
@@ -293,9 +300,19 @@ int case_decode(const void *data, size_t len, uint64_t number,
 				   " does not decode (%zu bytes)", number, len);
 	c = case_new(number);
 	c->contact_party = 0; /* stored + 1: absent means none */
-	ok = rec_read(dict, case_fields, REC_FIELDS(case_fields), c);
+	/* One pass over the record: the fields, the parties and the clocks
+	 * (of another type they count as absent). */
+	ok = rec_read_extra(dict, case_fields, REC_FIELDS(case_fields), c, extra_keys,
+			    extra, G_N_ELEMENTS(extra));
 	c->contact_party -= 1;
-	parties = g_variant_lookup_value(dict, "parties", G_VARIANT_TYPE("aa{sv}"));
+	for (size_t x = 0; x < G_N_ELEMENTS(extra); x++)
+		if (extra[x] != NULL &&
+		    !g_variant_is_of_type(extra[x], G_VARIANT_TYPE(extra_types[x]))) {
+			g_variant_unref(extra[x]);
+			extra[x] = NULL;
+		}
+	parties = extra[0];
+	clocks = extra[1];
 	if (parties != NULL) {
 		gsize n = g_variant_n_children(parties);
 
@@ -309,7 +326,6 @@ int case_decode(const void *data, size_t len, uint64_t number,
 			g_variant_unref(p);
 		}
 	}
-	clocks = g_variant_lookup_value(dict, "clocks", G_VARIANT_TYPE("a{yv}"));
 	if (clocks != NULL) {
 		for (gsize i = 0; i < g_variant_n_children(clocks); i++) {
 			guint8 id;

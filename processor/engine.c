@@ -33,27 +33,34 @@ char *engine_calendar_fingerprint(const struct cal *cal)
 	return hex;
 }
 
-/* Recomputes the timers when the calendar changed since they were set. */
+/* Recomputes the timers when the calendar changed since they were set,
+ * ENGINE_RECOMPUTE_BATCH cases to a commit; the new calendar's
+ * fingerprint is stored last, so that an interrupted recompute is done
+ * again at the next start. */
 static int check_calendar(struct engine *eng, tdk_err *err)
 {
 	struct store_txn *txn;
 	g_autofree char *stored = NULL;
 	size_t checked = 0, changed = 0;
-	int rc = store_begin(eng->store, true, &txn, err);
+	int rc = store_begin(eng->store, false, &txn, err);
 
 	if (rc != TDK_OK)
 		return rc;
 	rc = store_meta_get(txn, "calendar", &stored, err);
-	if (rc == TDK_OK && strcmp(stored, eng->calendar_fingerprint) == 0) {
-		store_abort(txn);
+	store_abort(txn);
+	if (rc == TDK_OK && strcmp(stored, eng->calendar_fingerprint) == 0)
 		return TDK_OK;
-	}
 	if (rc == TDK_OK) /* a known, different calendar */
-		rc = store_timers_recompute(txn, eng->cal, &checked, &changed, err);
+		rc = store_timers_recompute_batched(eng->store, eng->cal,
+						    ENGINE_RECOMPUTE_BATCH, &checked,
+						    &changed, err);
 	else if (rc == TDK_ENOENT)
 		rc = TDK_OK;
 	if (rc == TDK_OK)
-		rc = store_meta_put(txn, "calendar", eng->calendar_fingerprint, err);
+		rc = store_begin(eng->store, true, &txn, err);
+	if (rc != TDK_OK)
+		return rc;
+	rc = store_meta_put(txn, "calendar", eng->calendar_fingerprint, err);
 	if (rc != TDK_OK) {
 		store_abort(txn);
 		return rc;
@@ -228,9 +235,11 @@ static int quarantine_case(struct engine *eng, uint64_t number, tdk_err *err)
 	return rc;
 }
 
-/* One entry in one transaction. */
+/* One entry in one transaction. An applied entry's id is added to
+ * applied_ids, for engine_drain to delete from the spool. */
 static int apply_one(struct engine *eng, uint64_t id, int64_t now,
-		     struct engine_stats *stats, bool retried, tdk_err *err)
+		     struct engine_stats *stats, bool retried, GArray *applied_ids,
+		     tdk_err *err)
 {
 	struct spool_entry *e = NULL;
 	struct store_txn *txn = NULL;
@@ -284,7 +293,8 @@ static int apply_one(struct engine *eng, uint64_t id, int64_t now,
 		store_abort(txn);
 		rc = quarantine_case(eng, number, err);
 		spool_entry_free(e);
-		return rc == TDK_OK ? apply_one(eng, id, now, stats, true, err) : rc;
+		return rc == TDK_OK ? apply_one(eng, id, now, stats, true, applied_ids, err)
+				    : rc;
 	}
 	if (rc == TDK_OK)
 		rc = store_consumed_put(txn, id, number, now, err);
@@ -302,13 +312,9 @@ static int apply_one(struct engine *eng, uint64_t id, int64_t now,
 			 ct != NULL ? ct : "-", id,
 			 e->queue_id != NULL && *e->queue_id ? e->queue_id : "-",
 			 f.what != NULL ? f.what : "applied");
-		/* After the commit: a crash here only leaves an entry that is
-		 * skipped next time. */
-		tdk_err derr;
-
-		if (spool_delete(eng->spool, id, &derr) != TDK_OK)
-			msg_warn("spool entry %" G_GUINT64_FORMAT
-				 " is applied but not yet deleted: %s", id, derr.text);
+		/* Deleted after the commit, with the rest of the batch: a
+		 * crash before that only leaves entries skipped next time. */
+		g_array_append_val(applied_ids, id);
 	}
 	spool_entry_free(e);
 	return rc;
@@ -318,11 +324,13 @@ int engine_drain(struct engine *eng, int64_t now, size_t max,
 		 struct engine_stats *stats, tdk_err *err)
 {
 	uint64_t *ids = g_new(uint64_t, max > 0 ? max : 1);
+	GArray *applied_ids = g_array_new(FALSE, FALSE, sizeof(uint64_t));
 	size_t n = 0;
 	int rc = spool_list(eng->spool, 0, max, ids, &n, err);
+	tdk_err derr;
 
 	for (size_t i = 0; rc == TDK_OK && i < n; i++) {
-		rc = apply_one(eng, ids[i], now, stats, false, err);
+		rc = apply_one(eng, ids[i], now, stats, false, applied_ids, err);
 		if (rc != TDK_OK && !storage_trouble(rc)) {
 			/* Not the storage: this entry cannot be applied. Keep
 			 * it out of the way, visible to staff, and go on. */
@@ -338,6 +346,13 @@ int engine_drain(struct engine *eng, int64_t now, size_t max,
 			stats->deferred++;
 		}
 	}
+	/* The applied entries leave the spool in one commit (each one is
+	 * recorded as consumed in its own store commit already). */
+	if (spool_delete_many(eng->spool, (const uint64_t *)(void *)applied_ids->data,
+			      applied_ids->len, NULL, &derr) != TDK_OK)
+		msg_warn("%u applied spool entries are not yet deleted: %s",
+			 applied_ids->len, derr.text);
+	g_array_free(applied_ids, TRUE);
 	g_free(ids);
 	return rc;
 }

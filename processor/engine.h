@@ -10,7 +10,8 @@
  *
  * Exactly once: an entry's id is recorded as consumed in the same store
  * transaction as its case changes; the spool entry is deleted after that
- * commit, and an entry found consumed is only deleted. A storage failure
+ * commit (the entries a drain applied, in one spool commit at its end),
+ * and an entry found consumed is only deleted. A storage failure
  * (TDK_EFULL, TDK_EIO) keeps the entry for the next attempt.
  *
  * A report the milter could not decrypt in time (decrypt-deferred) is
@@ -50,6 +51,9 @@ struct engine {
 	struct signer *signer;           /* the desk key (deliver.c), lazily */
 };
 
+/* Cases rewritten per commit when a changed calendar moves deadlines. */
+#define ENGINE_RECOMPUTE_BATCH 2000
+
 enum engine_open_flags {
 	ENGINE_NO_SPOOL = 1 << 0,   /* todokectl: the store alone */
 	ENGINE_READONLY = 1 << 1,   /* the store read-only */
@@ -58,7 +62,8 @@ enum engine_open_flags {
 /* Loads the rules, the notice templates (a broken template fails like a
  * broken rules file) and the calendar, opens the store (and spool). When
  * the calendar differs from the one the timers were computed with, every
- * armed timer is recomputed (logged with the counts). */
+ * armed timer is recomputed (logged with the counts), in commits of
+ * ENGINE_RECOMPUTE_BATCH cases. */
 int engine_open(const struct tdk_config *config, unsigned flags,
 		struct engine **out, tdk_err *err);
 void engine_close(struct engine *eng);

@@ -5,6 +5,7 @@
 #include "record.h"
 
 #include <string.h>
+#include <sys/types.h>
 
 #define RECORD_TYPE "(ya{sv})"
 #define RECORD_SLACK 16
@@ -132,21 +133,69 @@ static bool read_field(const struct rec_field *f, GVariant *v, void *obj)
 	return false;
 }
 
+/* The index of the field named key: fields are stored in table order,
+ * so the one after the last found is tried first. -1 if none. */
+static ssize_t find_field(const struct rec_field *fields, size_t n,
+			  const char *key, size_t hint)
+{
+	for (size_t j = 0; j < n; j++) {
+		size_t i = (hint + j) % n;
+
+		if (strcmp(fields[i].key, key) == 0)
+			return (ssize_t)i;
+	}
+	return -1;
+}
+
+/* One pass over the dictionary (a lookup per field would read it again
+ * for every field). The first entry of a key counts, as with
+ * g_variant_lookup_value. */
+bool rec_read_extra(GVariant *dict, const struct rec_field *fields, size_t n,
+		    void *obj, const char *const *extra_keys, GVariant **extra,
+		    size_t n_extra)
+{
+	bool ok = true;
+	bool seen_small[128] = { false };
+	bool *seen = n <= G_N_ELEMENTS(seen_small) ? seen_small : g_new0(bool, n);
+	size_t hint = 0, count = g_variant_n_children(dict);
+
+	for (size_t x = 0; x < n_extra; x++)
+		extra[x] = NULL;
+	for (size_t c = 0; c < count; c++) {
+		GVariant *entry = g_variant_get_child_value(dict, c);
+		GVariant *k = g_variant_get_child_value(entry, 0);
+		GVariant *boxed = g_variant_get_child_value(entry, 1);
+		const char *key = g_variant_get_string(k, NULL);
+		ssize_t i = find_field(fields, n, key, hint);
+
+		if (i >= 0 && !seen[i]) {
+			GVariant *v = g_variant_get_variant(boxed);
+
+			seen[i] = true;
+			hint = (size_t)i + 1;
+			if (!read_field(&fields[i], v, obj))
+				ok = false;
+			g_variant_unref(v);
+		} else if (i < 0) {
+			for (size_t x = 0; x < n_extra; x++)
+				if (extra[x] == NULL && strcmp(extra_keys[x], key) == 0) {
+					extra[x] = g_variant_get_variant(boxed);
+					break;
+				}
+		}
+		g_variant_unref(boxed);
+		g_variant_unref(k);
+		g_variant_unref(entry);
+	}
+	if (seen != seen_small)
+		g_free(seen);
+	return ok;
+}
+
 bool rec_read(GVariant *dict, const struct rec_field *fields, size_t n,
 	      void *obj)
 {
-	bool ok = true;
-
-	for (size_t i = 0; i < n; i++) {
-		GVariant *v = g_variant_lookup_value(dict, fields[i].key, NULL);
-
-		if (v == NULL)
-			continue;
-		if (!read_field(&fields[i], v, obj))
-			ok = false;
-		g_variant_unref(v);
-	}
-	return ok;
+	return rec_read_extra(dict, fields, n, obj, NULL, NULL, 0);
 }
 
 void rec_clear(const struct rec_field *fields, size_t n, void *obj)

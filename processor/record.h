@@ -49,6 +49,11 @@ GVariant *rec_dict(const struct rec_field *fields, size_t n, const void *obj);
  * the wrong type (what the field was is left zero). */
 bool rec_read(GVariant *dict, const struct rec_field *fields, size_t n,
 	      void *obj);
+/* rec_read, and in the same pass the values of the keys extra_keys[0..n_extra)
+ * that are not fields: extra[i] is a new reference or NULL if absent. */
+bool rec_read_extra(GVariant *dict, const struct rec_field *fields, size_t n,
+		    void *obj, const char *const *extra_keys, GVariant **extra,
+		    size_t n_extra);
 /* Frees the strings and GBytes of obj's fields and zeroes them. */
 void rec_clear(const struct rec_field *fields, size_t n, void *obj);
 

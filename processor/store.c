@@ -19,7 +19,7 @@
 
 #define STORE_FORMAT "1"
 #define PII_FORMAT 1
-#define TIMER_FORMAT 1
+#define TIMER_FORMAT 2 /* the timers' values: see timer_value() */
 #define MSGID_KEY_MAX 400 /* longer ids are keyed by their SHA-256 */
 
 enum { DB_CASES, DB_EVENTS, DB_TIMERS, DB_MSGIDS, DB_CONSUMED, DB_OUTBOX,
@@ -439,29 +439,41 @@ static void timer_unkey(const uint8_t *key, struct store_timer *out)
 	out->clock = key[16];
 }
 
-/* The timer's value: what store_timers_recompute needs without the case. */
+/*
+ * The timer's value: what store_timers_recompute needs without the case.
+ * Format 2, fixed binary (read for every armed timer when the calendar
+ * changes): version byte 2, start (8), paused (8), the number of periods
+ * (1), then each period's count (4) and unit (1), big-endian. Format 1,
+ * a record (record.h) whose first byte is its version 1, is still read.
+ */
+#define TIMER_V2_HEAD 18
+#define TIMER_V2_PERIOD 5
+
 static GBytes *timer_value(const struct case_clock *k)
 {
-	GVariantBuilder b, periods;
+	int n = CLAMP(k->n_periods, 0, CLOCK_PERIODS_MAX);
+	size_t len = TIMER_V2_HEAD + (size_t)n * TIMER_V2_PERIOD;
+	uint8_t *v = g_malloc(len);
 
-	g_variant_builder_init(&b, G_VARIANT_TYPE_VARDICT);
-	g_variant_builder_add(&b, "{sv}", "start", g_variant_new_int64(k->start));
-	g_variant_builder_add(&b, "{sv}", "paused", g_variant_new_int64(k->paused));
-	g_variant_builder_init(&periods, G_VARIANT_TYPE("a(iy)"));
-	for (int i = 0; i < k->n_periods; i++)
-		g_variant_builder_add(&periods, "(iy)", (gint32)k->periods[i].count,
-				      (guint8)k->periods[i].unit);
-	g_variant_builder_add(&b, "{sv}", "periods", g_variant_builder_end(&periods));
-	return rec_pack(TIMER_FORMAT, g_variant_builder_end(&b));
+	v[0] = TIMER_FORMAT;
+	put_be64(v + 1, (uint64_t)k->start);
+	put_be64(v + 9, (uint64_t)k->paused);
+	v[17] = (uint8_t)n;
+	for (int i = 0; i < n; i++) {
+		uint8_t *p = v + TIMER_V2_HEAD + (size_t)i * TIMER_V2_PERIOD;
+
+		put_be32(p, (uint32_t)k->periods[i].count);
+		p[4] = (uint8_t)k->periods[i].unit;
+	}
+	return g_bytes_new_take(v, len);
 }
 
-static bool timer_clock(const void *data, size_t len, struct case_clock *k)
+static bool timer_clock_v1(const void *data, size_t len, struct case_clock *k)
 {
 	GVariant *dict, *periods;
 	bool ok = true;
 
-	memset(k, 0, sizeof *k);
-	if (rec_unpack(data, len, TIMER_FORMAT, NULL, &dict, NULL) != TDK_OK)
+	if (rec_unpack(data, len, 1, NULL, &dict, NULL) != TDK_OK)
 		return false;
 	ok = g_variant_lookup(dict, "start", "x", &k->start) &&
 	     g_variant_lookup(dict, "paused", "x", &k->paused);
@@ -482,6 +494,32 @@ static bool timer_clock(const void *data, size_t len, struct case_clock *k)
 	}
 	g_variant_unref(dict);
 	return ok && k->n_periods > 0;
+}
+
+static bool timer_clock(const void *data, size_t len, struct case_clock *k)
+{
+	const uint8_t *v = data;
+	int n;
+
+	memset(k, 0, sizeof *k);
+	if (len < 1 || v[0] != TIMER_FORMAT)
+		return timer_clock_v1(data, len, k);
+	if (len < TIMER_V2_HEAD)
+		return false;
+	n = v[17];
+	if (n < 1 || n > CLOCK_PERIODS_MAX ||
+	    len != TIMER_V2_HEAD + (size_t)n * TIMER_V2_PERIOD)
+		return false;
+	k->start = (int64_t)get_be64(v + 1);
+	k->paused = (int64_t)get_be64(v + 9);
+	for (int i = 0; i < n; i++) {
+		const uint8_t *p = v + TIMER_V2_HEAD + (size_t)i * TIMER_V2_PERIOD;
+
+		k->periods[i].count = (int)(int32_t)get_be32(p);
+		k->periods[i].unit = (enum cal_unit)p[4];
+	}
+	k->n_periods = n;
+	return true;
 }
 
 static int timer_del(struct store_txn *t, int64_t due, uint64_t number,
@@ -505,6 +543,19 @@ static int timer_put(struct store_txn *t, int64_t due, uint64_t number,
 	int rc;
 
 	timer_key(key, due, number, id);
+	/* A timer armed as it was already is left alone: no page is
+	 * written for it. */
+	{
+		MDB_val k = { sizeof key, key }, old;
+		gsize len;
+		const void *data = g_bytes_get_data(value, &len);
+
+		if (mdb_get(t->txn, t->st->dbi[DB_TIMERS], &k, &old) == 0 &&
+		    old.mv_size == len && memcmp(old.mv_data, data, len) == 0) {
+			g_bytes_unref(value);
+			return TDK_OK;
+		}
+	}
 	rc = put_bytes(t, DB_TIMERS, key, sizeof key, value, "arming a timer", err);
 	g_bytes_unref(value);
 	return rc;
@@ -734,20 +785,25 @@ struct moved_timer {
 	int64_t due;
 };
 
-int store_timers_recompute(struct store_txn *t, const struct cal *cal,
-			   size_t *checked, size_t *changed, tdk_err *err)
+static gint compare_moved(gconstpointer a, gconstpointer b)
+{
+	uint64_t x = ((const struct moved_timer *)a)->old.number;
+	uint64_t y = ((const struct moved_timer *)b)->old.number;
+
+	return (x > y) - (x < y);
+}
+
+/* The armed timers whose due time cal moves, sorted by case number. */
+static int timers_moved(struct store_txn *t, const struct cal *cal,
+			GArray *moved, size_t *seen, tdk_err *err)
 {
 	MDB_cursor *cur;
 	MDB_val k, v;
-	GArray *moved = g_array_new(FALSE, FALSE, sizeof(struct moved_timer));
-	size_t seen = 0;
-	int rc;
+	int rc = mdb_cursor_open(t->txn, t->st->dbi[DB_TIMERS], &cur);
 
-	rc = mdb_cursor_open(t->txn, t->st->dbi[DB_TIMERS], &cur);
-	if (rc != 0) {
-		g_array_free(moved, TRUE);
+	*seen = 0;
+	if (rc != 0)
 		return fail(t->st, rc, "reading timers", err);
-	}
 	for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0;
 	     rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
 		struct moved_timer m;
@@ -755,7 +811,7 @@ int store_timers_recompute(struct store_txn *t, const struct cal *cal,
 
 		if (k.mv_size != TIMER_KEY_LEN)
 			continue;
-		seen++;
+		(*seen)++;
 		timer_unkey(k.mv_data, &m.old);
 		if (!timer_clock(v.mv_data, v.mv_size, &clock) ||
 		    case_clock_due(cal, &clock, &m.due) != TDK_OK || m.due == m.old.due)
@@ -763,21 +819,80 @@ int store_timers_recompute(struct store_txn *t, const struct cal *cal,
 		g_array_append_val(moved, m);
 	}
 	mdb_cursor_close(cur);
-	if (rc != MDB_NOTFOUND) {
-		g_array_free(moved, TRUE);
+	if (rc != MDB_NOTFOUND)
 		return fail(t->st, rc, "reading timers", err);
-	}
-	/* Each moved timer's case is rewritten, which re-arms it. */
-	rc = TDK_OK;
-	for (guint i = 0; rc == TDK_OK && i < moved->len; i++) {
-		struct moved_timer *m = &g_array_index(moved, struct moved_timer, i);
+	g_array_sort(moved, compare_moved);
+	return TDK_OK;
+}
+
+/* Rewrites the cases of moved[*next..] (each once), which re-arms their
+ * timers, until max cases are done; *next is where it stopped. */
+static int rewrite_moved(struct store_txn *t, const struct cal *cal,
+			 const GArray *moved, guint *next, size_t max,
+			 tdk_err *err)
+{
+	size_t done = 0;
+	int rc = TDK_OK;
+
+	for (; rc == TDK_OK && *next < moved->len && done < max; (*next)++) {
+		const struct moved_timer *m = &g_array_index(moved, struct moved_timer, *next);
 		struct case_rec *c;
 
+		if (*next > 0 && g_array_index(moved, struct moved_timer, *next - 1).old.number ==
+					 m->old.number)
+			continue;
 		rc = store_case_get(t, m->old.number, &c, err);
 		if (rc == TDK_OK) {
 			rc = store_case_put(t, c, cal, err);
 			case_free(c);
 		}
+		done++;
+	}
+	return rc;
+}
+
+int store_timers_recompute(struct store_txn *t, const struct cal *cal,
+			   size_t *checked, size_t *changed, tdk_err *err)
+{
+	GArray *moved = g_array_new(FALSE, FALSE, sizeof(struct moved_timer));
+	size_t seen = 0;
+	guint next = 0;
+	int rc = timers_moved(t, cal, moved, &seen, err);
+
+	if (rc == TDK_OK)
+		rc = rewrite_moved(t, cal, moved, &next, SIZE_MAX, err);
+	if (checked != NULL)
+		*checked = seen;
+	if (changed != NULL)
+		*changed = moved->len;
+	g_array_free(moved, TRUE);
+	return rc;
+}
+
+int store_timers_recompute_batched(struct store *st, const struct cal *cal,
+				   size_t cases_per_txn, size_t *checked,
+				   size_t *changed, tdk_err *err)
+{
+	GArray *moved = g_array_new(FALSE, FALSE, sizeof(struct moved_timer));
+	struct store_txn *t;
+	size_t seen = 0;
+	guint next = 0;
+	int rc = store_begin(st, false, &t, err);
+
+	if (rc == TDK_OK) {
+		rc = timers_moved(t, cal, moved, &seen, err);
+		store_abort(t);
+	}
+	while (rc == TDK_OK && next < moved->len) {
+		rc = store_begin(st, true, &t, err);
+		if (rc != TDK_OK)
+			break;
+		rc = rewrite_moved(t, cal, moved, &next,
+				   cases_per_txn > 0 ? cases_per_txn : 1, err);
+		if (rc == TDK_OK)
+			rc = store_commit(t, err);
+		else
+			store_abort(t);
 	}
 	if (checked != NULL)
 		*checked = seen;

@@ -113,6 +113,14 @@ int store_timer_exists(struct store_txn *txn, const struct store_timer *tm,
  * changed (and the armed_due of their case). *changed may be NULL. */
 int store_timers_recompute(struct store_txn *txn, const struct cal *cal,
 			   size_t *checked, size_t *changed, tdk_err *err);
+/* The same in transactions of its own: one read transaction finds the
+ * moved timers, then their cases are rewritten cases_per_txn to a
+ * commit, so that a large change never holds more than that many cases'
+ * pages in memory. Interrupted, it leaves each case consistent (with its
+ * old or its new deadlines); running it again finishes the work. */
+int store_timers_recompute_batched(struct store *st, const struct cal *cal,
+				   size_t cases_per_txn, size_t *checked,
+				   size_t *changed, tdk_err *err);
 
 /* ---- Message-IDs (without angle brackets) */
 int store_msgid_put(struct store_txn *txn, const char *msgid, uint64_t number,

@@ -456,6 +456,40 @@ static void ids_sequence_list_delete_reopen(void **state)
 	spool_close(sp);
 }
 
+static void delete_many_in_one_commit(void **state)
+{
+	struct fixture *fx = *state;
+	struct spool *sp = open_ok(fx->dir, 0, 0);
+	struct spool_entry *e;
+	const uint64_t gone[] = { 2, 4, 9, 5 };
+	uint64_t ids[8];
+	size_t n, deleted = 99;
+	tdk_err err = { "" };
+
+	for (int i = 0; i < 5; i++) {
+		e = small_entry("many", 100);
+		assert_int_equal(spool_put(sp, e, &err), TDK_OK);
+		spool_entry_free(e);
+	}
+	assert_int_equal(spool_delete_many(sp, gone, 0, &deleted, &err), TDK_OK);
+	assert_int_equal(deleted, 0);
+	/* 9 was never there: not an error, not counted */
+	assert_int_equal(spool_delete_many(sp, gone, 4, &deleted, &err), TDK_OK);
+	assert_int_equal(deleted, 3);
+	assert_int_equal(spool_list(sp, 0, 8, ids, &n, &err), TDK_OK);
+	assert_int_equal(n, 2);
+	assert_int_equal(ids[0], 1);
+	assert_int_equal(ids[1], 3);
+	assert_int_equal(spool_delete_many(sp, gone, 4, NULL, &err), TDK_OK);
+	assert_int_equal(spool_delete_many(sp, NULL, 1, &deleted, &err), TDK_EINVAL);
+	spool_close(sp);
+	sp = open_ok(fx->dir, 0, SPOOL_READONLY);
+	assert_int_equal(spool_delete_many(sp, ids, 1, &deleted, &err), TDK_ESTATE);
+	assert_int_equal(spool_count(sp, &n, NULL, &err), TDK_OK);
+	assert_int_equal(n, 2);
+	spool_close(sp);
+}
+
 #define THREADS 8
 #define PUTS_PER_THREAD 200
 
@@ -1040,6 +1074,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(round_trip_minimal_entry, setup, teardown),
 		cmocka_unit_test_setup_teardown(invalid_entries_are_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(ids_sequence_list_delete_reopen, setup, teardown),
+		cmocka_unit_test_setup_teardown(delete_many_in_one_commit, setup, teardown),
 		cmocka_unit_test_setup_teardown(concurrent_puts_are_group_committed, setup, teardown),
 		cmocka_unit_test_setup_teardown(full_map_then_space_again, setup, teardown),
 		cmocka_unit_test_setup_teardown(brim_full_map_can_still_delete, setup, teardown),

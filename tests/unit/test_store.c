@@ -168,6 +168,59 @@ static void test_timers_follow_clocks(void **state)
 	store_abort(txn);
 }
 
+/* In commits of its own, two cases to a commit: the same deadlines. */
+static void test_recompute_batched(void **state)
+{
+	struct fixture *fx = *state;
+	struct store_txn *txn;
+	struct case_rec *c[4], *back;
+	struct cal *closed;
+	struct cal_config cfg;
+	struct cal_named_day extra = { civil_from_ymd(2027, 5, 20), "臨時休業", "Closed" };
+	struct store_timer due[16];
+	size_t checked = 0, changed = 0, n = 0;
+
+	cal_config_default(&cfg);
+	cfg.closure_days = &extra;
+	cfg.n_closure_days = 1;
+	assert_int_equal(cal_new(&cfg, &closed, NULL), TDK_OK);
+	assert_int_equal(store_begin(fx->st, true, &txn, NULL), TDK_OK);
+	c[0] = web_case(fx, txn, "2027-04-20T10:00:00+09:00"); /* 20bd: 05-24 */
+	c[1] = web_case(fx, txn, "2027-04-21T10:00:00+09:00"); /* 20bd: 05-25 */
+	c[2] = web_case(fx, txn, "2027-06-01T10:00:00+09:00"); /* after the day */
+	c[3] = web_case(fx, txn, "2027-04-22T10:00:00+09:00"); /* 20bd: 05-26 */
+	assert_int_equal(store_commit(txn, NULL), TDK_OK);
+
+	assert_int_equal(store_timers_recompute_batched(fx->st, closed, 2, &checked,
+							&changed, NULL), TDK_OK);
+	assert_int_equal(checked, 8);
+	assert_int_equal(changed, 3); /* the investigation deadlines of 0, 1, 3 */
+	assert_int_equal(store_begin(fx->st, false, &txn, NULL), TDK_OK);
+	assert_int_equal(store_case_get(txn, c[0]->number, &back, NULL), TDK_OK);
+	assert_int_equal(back->clocks[CLOCK_INVESTIGATION].armed_due,
+			 at("2027-05-25T23:59:59+09:00"));
+	case_free(back);
+	assert_int_equal(store_case_get(txn, c[3]->number, &back, NULL), TDK_OK);
+	assert_int_equal(back->clocks[CLOCK_INVESTIGATION].armed_due,
+			 at("2027-05-27T23:59:59+09:00"));
+	case_free(back);
+	assert_int_equal(count_timers(txn), 8);
+	/* the index holds the new deadlines, not the old ones */
+	assert_int_equal(store_timers_due(txn, at("2027-05-25T23:59:59+09:00"), 16, due,
+					  &n, NULL), TDK_OK);
+	assert_int_equal(n, 1);
+	assert_int_equal(due[0].number, c[0]->number);
+	store_abort(txn);
+	/* done: a second run moves nothing */
+	assert_int_equal(store_timers_recompute_batched(fx->st, closed, 2, &checked,
+							&changed, NULL), TDK_OK);
+	assert_int_equal(checked, 8);
+	assert_int_equal(changed, 0);
+	for (int i = 0; i < 4; i++)
+		case_free(c[i]);
+	cal_free(closed);
+}
+
 static void test_recompute_after_calendar_change(void **state)
 {
 	struct fixture *fx = *state;
@@ -389,6 +442,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_case_round_trip, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_timers_follow_clocks, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_recompute_batched, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_recompute_after_calendar_change, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_maps_and_events, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_replay_record, setup, teardown),
