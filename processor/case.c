@@ -124,6 +124,7 @@ static const struct rec_field party_fields[] = {
 	{ "name", REC_STR, P(name) },
 	{ "lang", REC_STR, P(lang) },
 	{ "key", REC_STR, P(key) },
+	{ "key_source", REC_STR, P(key_source) },
 	{ "postal", REC_STR, P(postal) },
 	{ "added", REC_TIME, P(added) },
 };

@@ -98,6 +98,10 @@ struct case_party {
 	char *name;         /* NULL for the discoverer */
 	char *lang;         /* "ja" | "en" */
 	char *key;          /* OpenPGP fingerprint, upper-case hex, or NULL */
+	char *key_source;   /* where key came from: NULL or "staff" (a staff
+			     * command), "mail" (a key the party attached),
+			     * "autocrypt", "signature" (the key that signed
+			     * the party's encrypted mail) */
 	char *postal;       /* NULL for the discoverer */
 	int64_t added;
 };

@@ -292,11 +292,15 @@ static void print_case_text(const struct ctl_case_env *ce, const struct case_rec
 		const struct case_party *p = &c->parties[i];
 		bool disc = p->role == ROLE_DISCOVERER;
 
-		printf("  %-12s %s%s%s%s%s\n", case_role_name(p->role),
+		bool mailed = p->key != NULL && p->key_source != NULL &&
+			      strcmp(p->key_source, "staff") != 0;
+
+		printf("  %-12s %s%s%s%s%s%s%s%s\n", case_role_name(p->role),
 		       disc ? (pii != NULL && pii->address ? pii->address : "(personal data hidden; --pii)")
 			    : (p->address != NULL ? p->address : "-"),
 		       p->lang != NULL ? " lang " : "", p->lang != NULL ? p->lang : "",
-		       p->key != NULL ? " key " : "", p->key != NULL ? p->key : "");
+		       p->key != NULL ? " key " : "", p->key != NULL ? p->key : "",
+		       mailed ? " (from " : "", mailed ? p->key_source : "", mailed ? ")" : "");
 	}
 	printf("clocks:\n");
 	for (int id = 1; id < CLOCK_COUNT; id++) {

@@ -184,7 +184,7 @@ int flow_notice(struct flow *f, struct case_rec *c, const char *notice,
 		   !party_has_key(c, party) &&
 		   rules_hold_without_key(f->rules, policy_name(notice))) {
 		o.state = OUTBOX_HELD;
-		o.hold_reason = "no OpenPGP key for a notice with vulnerability details";
+		o.hold_reason = FLOW_HOLD_NO_KEY;
 	}
 	o.detail = (char *)detail;
 	o.attempt = attempt;
