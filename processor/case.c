@@ -126,6 +126,7 @@ static const struct rec_field party_fields[] = {
 	{ "key", REC_STR, P(key) },
 	{ "key_source", REC_STR, P(key_source) },
 	{ "postal", REC_STR, P(postal) },
+	{ "last_mail_id", REC_STR, P(last_mail_id) },
 	{ "added", REC_TIME, P(added) },
 };
 #undef P

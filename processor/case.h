@@ -103,6 +103,7 @@ struct case_party {
 			     * "autocrypt", "signature" (the key that signed
 			     * the party's encrypted mail) */
 	char *postal;       /* NULL for the discoverer */
+	char *last_mail_id; /* Message-ID of the party's last mail, or NULL */
 	int64_t added;
 };
 

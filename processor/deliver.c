@@ -6,7 +6,10 @@
  * with the audience's role (or, for staff, the control address or a
  * staff key's address), check the recipient's daily cap (rules/), render
  * it (template.h; the discoverer's personal data only for the discoverer
- * and staff), build the MIME message (mime.h), sign it and encrypt it to
+ * and staff), thread it (References: the report for the discoverer, the
+ * earlier notices of the case to the same party, the party's last mail;
+ * In-Reply-To: that mail, else the first notice to the party), build the
+ * MIME message (mime.h), sign it and encrypt it to
  * the recipient's key when one is known (sign.h), and store the result
  * in the intent in one transaction. Then hand the stored message to
  * outbound.sendmail (fork + exec, an argument vector, the message on a
@@ -55,21 +58,71 @@ static int collect(const struct outbox_item *o, void *ctx)
 	return TDK_OK;
 }
 
+/* One pass over the outbox for a notice about to be rendered: how many
+ * notices its recipient got in the last day (the cap), and the earlier
+ * notices of the case to the same party (the thread). */
 struct cap_count {
 	const char *recipient;
-	uint64_t self;
+	const struct outbox_item *self;
 	int64_t since;
 	int n;
+	GPtrArray *earlier;   /* Message-IDs, oldest first (borrowed: g_strdup'd) */
 };
+
+static bool same_party(const struct outbox_item *a, const struct outbox_item *b)
+{
+	if (a->case_number == 0 || a->case_number != b->case_number || a->party != b->party)
+		return false;
+	return a->party >= 0 ||
+	       (a->to != NULL && b->to != NULL && g_ascii_strcasecmp(a->to, b->to) == 0);
+}
 
 static int count_sent(const struct outbox_item *o, void *ctx)
 {
 	struct cap_count *cc = ctx;
 
-	if (o->id != cc->self && o->sent >= cc->since && o->recipient != NULL &&
+	if (o->id != cc->self->id && o->sent >= cc->since && o->recipient != NULL &&
 	    g_ascii_strcasecmp(o->recipient, cc->recipient) == 0)
 		cc->n++;
+	if (o->id < cc->self->id && o->message_id != NULL && o->sent != 0 &&
+	    same_party(o, cc->self))
+		g_ptr_array_add(cc->earlier, g_strdup(o->message_id));
 	return TDK_OK;
+}
+
+#define THREAD_MAX 20 /* Message-IDs in References */
+
+/* The thread of o: References (the report for the discoverer, the earlier
+ * notices to the party, the party's last mail) and In-Reply-To (the
+ * party's last mail, else the first notice to the party). */
+static void thread_of(const struct outbox_item *o, const struct case_rec *c,
+		      GPtrArray *earlier, GPtrArray *refs, const char **in_reply_to)
+{
+	const struct case_party *p = c != NULL && o->party >= 0 &&
+						     (size_t)o->party < c->n_parties
+					     ? &c->parties[o->party] : NULL;
+	const char *report = p != NULL && p->role == ROLE_DISCOVERER
+				     ? c->report_message_id : NULL;
+	const char *last = p != NULL && p->last_mail_id != NULL ? p->last_mail_id : report;
+	guint from = 0;
+
+	*in_reply_to = NULL;
+	if (report != NULL)
+		g_ptr_array_add(refs, (gpointer)report);
+	if (earlier->len > 0) {
+		g_ptr_array_add(refs, g_ptr_array_index(earlier, 0));
+		/* Long threads keep the first notice and the newest ones. */
+		from = earlier->len > THREAD_MAX - 3 ? earlier->len - (THREAD_MAX - 3) : 1;
+	}
+	for (guint i = from; i < earlier->len; i++)
+		g_ptr_array_add(refs, g_ptr_array_index(earlier, i));
+	if (last != NULL && last != report)
+		g_ptr_array_add(refs, (gpointer)last);
+	if (last != NULL)
+		*in_reply_to = last;
+	else if (earlier->len > 0)
+		*in_reply_to = g_ptr_array_index(earlier, 0);
+	g_ptr_array_add(refs, NULL);
 }
 
 static bool is_staff_address(const struct tdk_config *cfg, const char *to)
@@ -132,7 +185,7 @@ static int recipient_of(struct engine *eng, const struct outbox_item *o,
 /* Renders, signs (encrypts) and builds the message of o into o->rendered. */
 static int render(struct engine *eng, struct outbox_item *o, const struct case_rec *c,
 		  const struct pii_rec *pii, const char *to, const char *key,
-		  int64_t now, tdk_err *err)
+		  GPtrArray *earlier, int64_t now, tdk_err *err)
 {
 	struct render_input in = { .c = c, .item = o, .rules = eng->rules, .cal = eng->cal,
 				   .config = eng->config, .pii = pii,
@@ -141,7 +194,8 @@ static int render(struct engine *eng, struct outbox_item *o, const struct case_r
 	GPtrArray *names = g_ptr_array_new_with_free_func(g_free);
 	GPtrArray *texts = g_ptr_array_new_with_free_func(g_free);
 	struct mime_attachment *atts = NULL;
-	const char *refs[3] = { NULL, NULL, NULL };
+	GPtrArray *refs = g_ptr_array_new();
+	const char *in_reply_to = NULL;
 	struct mime_notice n = { 0 };
 	GMimeObject *content = NULL, *signed_ = NULL;
 	GMimeMessage *msg = NULL;
@@ -169,12 +223,12 @@ static int render(struct engine *eng, struct outbox_item *o, const struct case_r
 		atts[i].filename = g_ptr_array_index(names, i);
 		atts[i].text = g_ptr_array_index(texts, i);
 	}
-	if (c != NULL && c->report_message_id != NULL &&
-	    strcmp(o->audience, "discoverer") == 0)
-		refs[0] = c->report_message_id;
+	thread_of(o, c, earlier, refs, &in_reply_to);
 	n = (struct mime_notice){ .from = eng->config->contact_address, .to = to,
 				  .subject = subject, .body = body,
-				  .message_id = o->message_id, .references = refs,
+				  .message_id = o->message_id,
+				  .references = (const char *const *)refs->pdata,
+				  .in_reply_to = in_reply_to,
 				  .date = now, .zone = eng->config->calendar_timezone,
 				  .attachments = atts, .n_attachments = names->len };
 	rc = mime_content(&n, &content, err);
@@ -197,6 +251,7 @@ out:
 	if (content != NULL)
 		g_object_unref(content);
 	g_free(atts);
+	g_ptr_array_unref(refs);
 	g_ptr_array_unref(names);
 	g_ptr_array_unref(texts);
 	return rc;
@@ -222,6 +277,7 @@ static int prepare(struct engine *eng, uint64_t id, int64_t now, enum prep *what
 	struct case_rec *c = NULL;
 	struct pii_rec *pii = NULL;
 	const char *to = NULL, *key = NULL;
+	GPtrArray *earlier = g_ptr_array_new_with_free_func(g_free);
 	tdk_err why;
 	int rc;
 
@@ -253,7 +309,8 @@ static int prepare(struct engine *eng, uint64_t id, int64_t now, enum prep *what
 		goto put;
 	}
 	if (o->rendered == NULL) {
-		struct cap_count cc = { .recipient = to, .self = o->id, .since = now - DAY };
+		struct cap_count cc = { .recipient = to, .self = o, .since = now - DAY,
+					.earlier = earlier };
 		int cap = eng->rules->limits.recipient_daily_cap;
 
 		rc = store_outbox_foreach(txn, count_sent, &cc, err);
@@ -269,7 +326,7 @@ static int prepare(struct engine *eng, uint64_t id, int64_t now, enum prep *what
 			attention(txn, o->case_number, "daily-cap", o->hold_reason, now);
 			goto put;
 		}
-		rc = render(eng, o, c, pii, to, key, now, &why);
+		rc = render(eng, o, c, pii, to, key, earlier, now, &why);
 		if (rc != TDK_OK) {
 			g_free(o->state);
 			o->state = g_strdup(OUTBOX_FAILED);
@@ -294,6 +351,7 @@ out:
 	if (rc != TDK_OK)
 		*what = PREP_SKIP;
 	store_abort(txn);
+	g_ptr_array_unref(earlier);
 	pii_rec_free(pii);
 	case_free(c);
 	outbox_item_free(o);

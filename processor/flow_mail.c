@@ -452,6 +452,10 @@ static int correspondence(struct flow *f, struct case_rec *c,
 								      : "(no sender)");
 		return rc;
 	}
+	if (e->message_id != NULL) {
+		g_free(c->parties[party].last_mail_id);
+		c->parties[party].last_mail_id = g_strdup(e->message_id);
+	}
 	rc = party_keys(f, c, e, party, s);
 	if (rc != TDK_OK)
 		return rc;
