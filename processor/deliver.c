@@ -13,12 +13,16 @@
  * the recipient's key when one is known (sign.h), and store the result
  * in the intent in one transaction. Then hand the stored message to
  * outbound.sendmail (fork + exec, an argument vector, the message on a
- * pipe) and record the outcome in a second transaction: sent, deferred
- * (with a growing pause) or failed (staff are told).
+ * pipe) and record the outcome: sent, deferred (with a growing pause) or
+ * failed (staff are told). Outcomes are recorded together, up to
+ * DELIVER_BATCH in one transaction, or in the next transaction that
+ * renders a notice (before its recipient's cap is counted), so that a
+ * durable commit is not paid for every notice.
  *
- * A crash after sendmail took the message and before the outcome is
- * recorded sends it once more, with the same Message-ID: the message is
- * rendered once, so nothing else can differ.
+ * A crash after sendmail took a message and before its outcome is
+ * recorded sends it once more (at most DELIVER_BATCH messages), with
+ * the same Message-ID: the message is rendered once, so nothing else can
+ * differ.
  */
 #include "config.h"
 
@@ -36,6 +40,9 @@
 #include "sign.h"
 
 #define DAY (24 * 3600)
+/* Outcomes recorded together: a crash may send this many notices once
+ * more (each with its Message-ID), never more than once. */
+#define DELIVER_BATCH 16
 
 struct pending {
 	GArray *ids;
@@ -257,6 +264,21 @@ out:
 	return rc;
 }
 
+int engine_render_notice(struct engine *eng, struct outbox_item *o,
+			 const struct case_rec *c, const struct pii_rec *pii,
+			 const char *to, const char *key, int64_t now, tdk_err *err)
+{
+	GPtrArray *earlier = g_ptr_array_new();
+	int rc = TDK_OK;
+
+	if (eng->signer == NULL)
+		rc = sign_new(eng->config->gnupg_home, &eng->signer, err);
+	if (rc == TDK_OK)
+		rc = render(eng, o, c, pii, to, key, earlier, now, err);
+	g_ptr_array_unref(earlier);
+	return rc;
+}
+
 static void attention(struct store_txn *txn, uint64_t number, const char *kind,
 		      const char *text, int64_t now)
 {
@@ -268,10 +290,16 @@ static void attention(struct store_txn *txn, uint64_t number, const char *kind,
 
 enum prep { PREP_SEND, PREP_SKIP };
 
-/* First transaction: checks, cap, rendering. */
+static int record_pending(struct engine *eng, struct store_txn *txn, GArray *pending,
+			  int64_t now, struct engine_stats *stats, tdk_err *err);
+
+/* First transaction: checks, cap, rendering. The outcomes of earlier
+ * hand-overs still pending are recorded in it when it is committed (and
+ * before the cap is counted). */
 static int prepare(struct engine *eng, uint64_t id, int64_t now, enum prep *what,
-		   tdk_err *err)
+		   GArray *pending, struct engine_stats *stats, tdk_err *err)
 {
+	bool folded = false;
 	struct store_txn *txn = NULL;
 	struct outbox_item *o = NULL;
 	struct case_rec *c = NULL;
@@ -299,6 +327,9 @@ static int prepare(struct engine *eng, uint64_t id, int64_t now, enum prep *what
 			"notice %s to the %s refused: %s", o->notice, o->audience,
 			to == NULL || mime_address_ok(to) ? why.text : "unsafe address");
 
+		if ((rc = record_pending(eng, txn, pending, now, stats, err)) != TDK_OK)
+			goto out;
+		folded = true;
 		g_free(o->state);
 		o->state = g_strdup(OUTBOX_FAILED);
 		g_free(o->hold_reason);
@@ -307,6 +338,11 @@ static int prepare(struct engine *eng, uint64_t id, int64_t now, enum prep *what
 		msg_warn("%s", text);
 		attention(txn, o->case_number, "delivery-refused", text, now);
 		goto put;
+	}
+	if (o->rendered == NULL) {
+		if ((rc = record_pending(eng, txn, pending, now, stats, err)) != TDK_OK)
+			goto out;
+		folded = true;
 	}
 	if (o->rendered == NULL) {
 		struct cap_count cc = { .recipient = to, .self = o, .since = now - DAY,
@@ -339,6 +375,11 @@ static int prepare(struct engine *eng, uint64_t id, int64_t now, enum prep *what
 			goto put;
 		}
 		o->updated = now;
+	} else {
+		/* Rendered before (a retry): nothing changed, nothing to
+		 * write; the read-write transaction is dropped unsynced. */
+		*what = PREP_SEND;
+		goto out;
 	}
 	*what = PREP_SEND;
 put:
@@ -347,6 +388,8 @@ put:
 		rc = store_commit(txn, err);
 		txn = NULL;
 	}
+	if (rc == TDK_OK && folded)
+		g_array_set_size(pending, 0);
 out:
 	if (rc != TDK_OK)
 		*what = PREP_SKIP;
@@ -437,41 +480,26 @@ static bool permanent(int code)
 	       code == EX_NOHOST;
 }
 
-/* Second half: hand the stored message to sendmail, record the outcome. */
-static int send_one(struct engine *eng, uint64_t id, int64_t now,
-		    struct engine_stats *stats, tdk_err *err)
-{
-	struct store_txn *txn = NULL;
-	struct outbox_item *o = NULL;
-	g_autofree char *sender = NULL;
-	char why[256] = "";
-	int code, rc;
+/* A hand-over to sendmail whose outcome is not recorded yet. */
+struct outcome {
+	uint64_t id;
+	int code;         /* sendmail's exit status, or -1 */
+	char why[256];
+};
 
-	rc = store_begin(eng->store, false, &txn, err);
-	if (rc == TDK_OK)
-		rc = store_outbox_get(txn, id, &o, err);
-	store_abort(txn);
-	txn = NULL;
+/* Records oc in txn: sent, deferred (with a growing pause) or failed. */
+static int record_outcome(struct engine *eng, struct store_txn *txn,
+			  const struct outcome *oc, int64_t now,
+			  struct engine_stats *stats, tdk_err *err)
+{
+	struct outbox_item *o = NULL;
+	int rc = store_outbox_get(txn, oc->id, &o, err);
+
 	if (rc != TDK_OK)
 		return rc;
-	if (o->rendered == NULL || o->recipient == NULL || !deliverable(o, now)) {
-		outbox_item_free(o);
-		return TDK_OK;
-	}
-	sender = envelope_sender(eng->config, o->id);
-	code = run_sendmail(eng->config->outbound_sendmail, sender, o->recipient,
-			    o->rendered, why, sizeof why);
-	outbox_item_free(o);
-	o = NULL;
-
-	rc = store_begin(eng->store, true, &txn, err);
-	if (rc == TDK_OK)
-		rc = store_outbox_get(txn, id, &o, err);
-	if (rc != TDK_OK)
-		goto out;
 	g_free(o->state);
 	o->updated = now;
-	if (code == 0) {
+	if (oc->code == 0) {
 		o->state = g_strdup(OUTBOX_SENT);
 		o->sent = now;
 		g_clear_pointer(&o->hold_reason, g_free);
@@ -481,11 +509,11 @@ static int send_one(struct engine *eng, uint64_t id, int64_t now,
 	} else {
 		o->tries++;
 		g_free(o->hold_reason);
-		o->hold_reason = g_strdup(why);
-		if (permanent(code) || o->tries >= eng->config->outbound_max_tries) {
+		o->hold_reason = g_strdup(oc->why);
+		if (permanent(oc->code) || o->tries >= eng->config->outbound_max_tries) {
 			g_autofree char *text = g_strdup_printf(
 				"notice %s to the %s failed after %d tries: %s", o->notice,
-				o->audience, o->tries, why);
+				o->audience, o->tries, oc->why);
 
 			o->state = g_strdup(OUTBOX_FAILED);
 			attention(txn, o->case_number, "delivery-failed", text, now);
@@ -501,18 +529,76 @@ static int send_one(struct engine *eng, uint64_t id, int64_t now,
 			o->state = g_strdup(OUTBOX_DEFERRED);
 			o->next_try = now + pause;
 			stats->deferred_notices++;
-			msg_info("notice %" G_GUINT64_FORMAT " deferred: %s", o->id, why);
+			msg_info("notice %" G_GUINT64_FORMAT " deferred: %s", o->id, oc->why);
 		}
 	}
 	rc = store_outbox_put(txn, o, err);
+	outbox_item_free(o);
+	return rc;
+}
+
+/* Records the pending outcomes in txn (the caller commits, then empties
+ * pending). */
+static int record_pending(struct engine *eng, struct store_txn *txn, GArray *pending,
+			  int64_t now, struct engine_stats *stats, tdk_err *err)
+{
+	int rc = TDK_OK;
+
+	for (guint i = 0; rc == TDK_OK && i < pending->len; i++)
+		rc = record_outcome(eng, txn, &g_array_index(pending, struct outcome, i), now,
+				    stats, err);
+	return rc;
+}
+
+/* Records the pending outcomes in a transaction of their own. */
+static int flush_pending(struct engine *eng, GArray *pending, int64_t now,
+			 struct engine_stats *stats, tdk_err *err)
+{
+	struct store_txn *txn = NULL;
+	int rc;
+
+	if (pending->len == 0)
+		return TDK_OK;
+	rc = store_begin(eng->store, true, &txn, err);
+	if (rc == TDK_OK)
+		rc = record_pending(eng, txn, pending, now, stats, err);
 	if (rc == TDK_OK) {
 		rc = store_commit(txn, err);
 		txn = NULL;
 	}
-out:
 	store_abort(txn);
-	outbox_item_free(o);
+	if (rc == TDK_OK)
+		g_array_set_size(pending, 0);
 	return rc;
+}
+
+/* Second half: hand the stored message to sendmail; the outcome joins
+ * pending. */
+static int hand_over(struct engine *eng, uint64_t id, int64_t now, GArray *pending,
+		     tdk_err *err)
+{
+	struct store_txn *txn = NULL;
+	struct outbox_item *o = NULL;
+	g_autofree char *sender = NULL;
+	struct outcome oc = { .id = id };
+	int rc;
+
+	rc = store_begin(eng->store, false, &txn, err);
+	if (rc == TDK_OK)
+		rc = store_outbox_get(txn, id, &o, err);
+	store_abort(txn);
+	if (rc != TDK_OK)
+		return rc;
+	if (o->rendered == NULL || o->recipient == NULL || !deliverable(o, now)) {
+		outbox_item_free(o);
+		return TDK_OK;
+	}
+	sender = envelope_sender(eng->config, o->id);
+	oc.code = run_sendmail(eng->config->outbound_sendmail, sender, o->recipient,
+			       o->rendered, oc.why, sizeof oc.why);
+	outbox_item_free(o);
+	g_array_append_val(pending, oc);
+	return TDK_OK;
 }
 
 int engine_deliver(struct engine *eng, int64_t now, size_t max,
@@ -520,9 +606,11 @@ int engine_deliver(struct engine *eng, int64_t now, size_t max,
 {
 	struct store_txn *txn = NULL;
 	struct pending p = { .ids = g_array_new(FALSE, FALSE, sizeof(uint64_t)), .now = now };
+	GArray *pending = g_array_new(FALSE, FALSE, sizeof(struct outcome));
 	int rc;
 
 	if (eng->config->outbound_sendmail == NULL || eng->config->outbound_sendmail[0] == '\0') {
+		g_array_unref(pending);
 		g_array_unref(p.ids);
 		return TDK_OK; /* delivery is off */
 	}
@@ -536,10 +624,20 @@ int engine_deliver(struct engine *eng, int64_t now, size_t max,
 		uint64_t id = g_array_index(p.ids, uint64_t, i);
 		enum prep what;
 
-		rc = prepare(eng, id, now, &what, err);
+		rc = prepare(eng, id, now, &what, pending, stats, err);
 		if (rc == TDK_OK && what == PREP_SEND)
-			rc = send_one(eng, id, now, stats, err);
+			rc = hand_over(eng, id, now, pending, err);
+		if (rc == TDK_OK && pending->len >= DELIVER_BATCH)
+			rc = flush_pending(eng, pending, now, stats, err);
 	}
+	/* Even after a failure: what sendmail took is recorded if it can be. */
+	{
+		int frc = flush_pending(eng, pending, now, stats, rc == TDK_OK ? err : NULL);
+
+		if (rc == TDK_OK)
+			rc = frc;
+	}
+	g_array_unref(pending);
 	g_array_unref(p.ids);
 	return rc;
 }
