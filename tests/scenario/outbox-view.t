@@ -3,7 +3,8 @@
 # recipient: state, reason, tries, next try, sent time, Message-ID (and
 # whether it went encrypted), in JSON and in the text table; a deferred
 # notice shows its next try 5 minutes on, then its sent time; the
-# discoverer's address is never listed.
+# discoverer's address is never listed; a sendmail that cannot be run
+# defers the notice with the reason.
 . "$TOP_SRCDIR/tests/integration/tap.sh"
 . "$TOP_SRCDIR/tests/lib/scenario.sh"
 scenario_setup
@@ -53,4 +54,14 @@ tap_is "then it is sent, encrypted, after 1 failed try" \
 ctl outbox
 tap_is "and the table shows the sent time" "$(printf '%s\n' "$out" | grep "^$id	")" \
 	"$id	$W	stage1	operator	sent	2027-03-02T10:00:00+09:00	1	-	2027-03-02T10:06:00+09:00	$mid	-	attempt 1 of 3"
+# A sendmail that is not there: the notice waits, and says why.
+report r2 <<'EOF2'
+Another report.
+EOF2
+# shellcheck disable=SC2086
+"$processor" $opts -o outbound.sendmail=/nonexistent/sendmail -f --once \
+	--now 2027-03-03T10:00:00+09:00 >"$tap_tmp/run.out" 2>&1
+tap_is "a missing sendmail defers the notice, with the reason" \
+	"$("$todokectl" $opts outbox --json | jq -r '[.[] | select(.case == "IPA#00000002" and .notice == "acknowledgement")] | last | "\(.state)|\(.tries)|\(.reason)"')" \
+	"deferred|1|cannot run /nonexistent/sendmail: No such file or directory"
 tap_done
