@@ -12,7 +12,7 @@
  * MIME message (mime.h), sign it and encrypt it to
  * the recipient's key when one is known (sign.h), and store the result
  * in the intent in one transaction. Then hand the stored message to
- * outbound.sendmail (fork + exec, an argument vector, the message on a
+ * outbound.sendmail (posix_spawn, an argument vector, the message on a
  * pipe) and record the outcome: sent, deferred (with a growing pause) or
  * failed (staff are told). Outcomes are recorded together, up to
  * DELIVER_BATCH in one transaction, or in the next transaction that
@@ -79,7 +79,7 @@ struct cap_count {
 	const struct outbox_item *self;
 	int64_t since;
 	int n;
-	GPtrArray *earlier;   /* Message-IDs, oldest first (borrowed: g_strdup'd) */
+	GPtrArray *earlier;   /* Message-IDs, oldest first (copies) */
 };
 
 static bool same_party(const struct outbox_item *a, const struct outbox_item *b)
