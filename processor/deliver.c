@@ -302,8 +302,15 @@ static int record_pending(struct engine *eng, struct store_txn *txn, GArray *pen
 /* First transaction: checks, cap, rendering. The outcomes of earlier
  * hand-overs still pending are recorded in it when it is committed (and
  * before the cap is counted). */
+/* The message prepare() found ready for sendmail. */
+struct ready {
+	GBytes *message;
+	char *recipient;
+};
+
 static int prepare(struct engine *eng, uint64_t id, int64_t now, enum prep *what,
-		   GArray *pending, struct engine_stats *stats, tdk_err *err)
+		   struct ready *ready, GArray *pending, struct engine_stats *stats,
+		   tdk_err *err)
 {
 	bool folded = false;
 	struct store_txn *txn = NULL;
@@ -397,8 +404,12 @@ put:
 	if (rc == TDK_OK && folded)
 		g_array_set_size(pending, 0);
 out:
-	if (rc != TDK_OK)
+	if (rc != TDK_OK || o == NULL || o->rendered == NULL || o->recipient == NULL)
 		*what = PREP_SKIP;
+	if (*what == PREP_SEND) {
+		ready->message = g_bytes_ref(o->rendered);
+		ready->recipient = g_strdup(o->recipient);
+	}
 	store_abort(txn);
 	g_ptr_array_unref(earlier);
 	pii_rec_free(pii);
@@ -594,33 +605,17 @@ static int flush_pending(struct engine *eng, GArray *pending, int64_t now,
 	return rc;
 }
 
-/* Second half: hand the stored message to sendmail; the outcome joins
- * pending. */
-static int hand_over(struct engine *eng, uint64_t id, int64_t now, GArray *pending,
-		     tdk_err *err)
+/* Second half: hand the message prepare() found to sendmail; the outcome
+ * joins pending. */
+static void hand_over(struct engine *eng, uint64_t id, struct ready *ready,
+		      GArray *pending)
 {
-	struct store_txn *txn = NULL;
-	struct outbox_item *o = NULL;
-	g_autofree char *sender = NULL;
+	g_autofree char *sender = envelope_sender(eng->config, id);
 	struct outcome oc = { .id = id };
-	int rc;
 
-	rc = store_begin(eng->store, false, &txn, err);
-	if (rc == TDK_OK)
-		rc = store_outbox_get(txn, id, &o, err);
-	store_abort(txn);
-	if (rc != TDK_OK)
-		return rc;
-	if (o->rendered == NULL || o->recipient == NULL || !deliverable(o, now)) {
-		outbox_item_free(o);
-		return TDK_OK;
-	}
-	sender = envelope_sender(eng->config, o->id);
-	oc.code = run_sendmail(eng->config->outbound_sendmail, sender, o->recipient,
-			       o->rendered, oc.why, sizeof oc.why);
-	outbox_item_free(o);
+	oc.code = run_sendmail(eng->config->outbound_sendmail, sender, ready->recipient,
+			       ready->message, oc.why, sizeof oc.why);
 	g_array_append_val(pending, oc);
-	return TDK_OK;
 }
 
 int engine_deliver(struct engine *eng, int64_t now, size_t max,
@@ -644,11 +639,15 @@ int engine_deliver(struct engine *eng, int64_t now, size_t max,
 		rc = sign_new(eng->config->gnupg_home, &eng->signer, err);
 	for (guint i = 0; rc == TDK_OK && i < p.ids->len && i < max; i++) {
 		uint64_t id = g_array_index(p.ids, uint64_t, i);
+		struct ready ready = { NULL, NULL };
 		enum prep what;
 
-		rc = prepare(eng, id, now, &what, pending, stats, err);
+		rc = prepare(eng, id, now, &what, &ready, pending, stats, err);
 		if (rc == TDK_OK && what == PREP_SEND)
-			rc = hand_over(eng, id, now, pending, err);
+			hand_over(eng, id, &ready, pending);
+		if (ready.message != NULL)
+			g_bytes_unref(ready.message);
+		g_free(ready.recipient);
 		if (rc == TDK_OK && pending->len >= DELIVER_BATCH)
 			rc = flush_pending(eng, pending, now, stats, err);
 	}
