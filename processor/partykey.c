@@ -126,8 +126,12 @@ static GByteArray *part_bytes(GMimePart *part)
 
 static void armored_blocks(struct partykey_offers *o, const GByteArray *arr)
 {
-	const char *p = (const char *)arr->data, *end = p + arr->len;
+	const char *p, *end;
 
+	if (arr->data == NULL || arr->len == 0)
+		return;
+	p = (const char *)arr->data;
+	end = p + arr->len;
 	while (p < end && o->n < PARTYKEY_MAX) {
 		const char *b = g_strstr_len(p, end - p, ARMOR_BEGIN), *e;
 

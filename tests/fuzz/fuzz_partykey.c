@@ -9,6 +9,7 @@
  * Autocrypt offer has an addr, and that addr is lower-case.
  */
 #include <gmime/gmime.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <string.h>
 

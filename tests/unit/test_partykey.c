@@ -99,41 +99,36 @@ static void caps(void **state)
 
 static char *home;
 
+static int check_text(const char *text, const char *address, char **fpr, tdk_err *err)
+{
+	GBytes *b = g_bytes_new(text, strlen(text));
+	int rc = partykey_check(home, b, address, fpr, err);
+
+	g_bytes_unref(b);
+	return rc;
+}
+
 static void check(void **state)
 {
-	g_autofree char *op = keyfile("operator"), *both = NULL;
-	GBytes *b = g_bytes_new(op, strlen(op));
+	g_autofree char *op = keyfile("operator"), *out = keyfile("outsider");
+	g_autofree char *both = g_strconcat(op, out, NULL), *bob = keyfile("bob-revoked");
 	char *fpr = NULL;
 	tdk_err err;
 
 	(void)state;
-	assert_int_equal(partykey_check(home, b, "Security@Operator.example", &fpr, &err),
-			 TDK_OK);
+	assert_int_equal(check_text(op, "Security@Operator.example", &fpr, &err), TDK_OK);
 	assert_string_equal(fpr, "18FE12D12DA237954DB2293C8DDF059BAEF472E6");
 	g_free(fpr);
-	assert_int_equal(partykey_check(home, b, "info@operator.example", &fpr, &err),
-			 TDK_EPERM);
+	assert_int_equal(check_text(op, "info@operator.example", &fpr, &err), TDK_EPERM);
 	assert_null(fpr);
 	assert_non_null(strstr(err.text, "no user ID of key"));
-	g_bytes_unref(b);
-
-	both = g_strconcat(op, keyfile("outsider"), NULL);
-	b = g_bytes_new(both, strlen(both));
-	assert_int_equal(partykey_check(home, b, "security@operator.example", &fpr, &err),
-			 TDK_EPERM);
+	assert_int_equal(check_text(both, "security@operator.example", &fpr, &err), TDK_EPERM);
 	assert_string_equal(err.text, "2 keys in one block");
-	g_bytes_unref(b);
-
-	op = (g_free(op), keyfile("bob-revoked"));
-	b = g_bytes_new(op, strlen(op));
-	assert_int_equal(partykey_check(home, b, "bob@desk.example", &fpr, &err), TDK_EPERM);
+	assert_int_equal(check_text(bob, "bob@desk.example", &fpr, &err), TDK_EPERM);
 	assert_string_equal(err.text, "the key is revoked, expired or invalid");
-	g_bytes_unref(b);
-
-	b = g_bytes_new("garbage", 7);
-	assert_int_equal(partykey_check(home, b, "bob@desk.example", &fpr, &err), TDK_EPERM);
+	assert_int_equal(check_text("garbage", "bob@desk.example", &fpr, &err), TDK_EPERM);
 	assert_string_equal(err.text, "no OpenPGP key could be read");
-	g_bytes_unref(b);
+	assert_int_equal(check_text(op, NULL, &fpr, &err), TDK_EPERM);
 }
 
 int main(void)
