@@ -221,6 +221,16 @@ int flow_digest(struct flow *f, bool *made)
 					   day_text, overdue, upcoming, news, due->str, text->str);
 		o.created = o.updated = f->now;
 		rc = store_outbox_put(f->txn, &o, f->err);
+		if (rc == TDK_OK) {
+			/* Like every notice, a stable Message-ID (the id is
+			 * known once it is stored). */
+			const char *at = strrchr(f->config->contact_address, '@');
+
+			o.message_id = g_strdup_printf("todoke.desk.n%" G_GUINT64_FORMAT "@%s",
+						       o.id, at != NULL ? at + 1 : "localhost");
+			rc = store_outbox_put(f->txn, &o, f->err);
+			g_free(o.message_id);
+		}
 		g_free(o.detail);
 	}
 	g_string_free(text, TRUE);

@@ -1,7 +1,7 @@
 #!/bin/sh
 # threading.t - every notice names the case's thread: In-Reply-To is the
 # party's last mail (for the discoverer the report, until it writes
-# again), else the first notice the desk sent that party; References
+# again), else (staff) the first notice the desk sent that party; References
 # lists the report (for the discoverer), the earlier notices to that
 # party in order, and the party's last mail. The first notice to a party
 # that never wrote has neither header. Exact header values are checked.
@@ -65,4 +65,25 @@ tap_is "the reminder answers the operator's mail" \
 tap_is "References: both earlier notices in order, then the mail" \
 	"$(header $W reminder-first-reply References)" "$(id stage1) $(id stage2) $C"
 
+# Staff never write: their notices answer the first one to them. Two
+# mails from someone who is not a party tell staff twice more.
+for i in 1 2; do
+	mail_to "stranger$i" vuln-contact@localhost 'someone@elsewhere.example' "Re: [$W] hello" </dev/null
+	feed "stranger$i" vuln-contact@localhost someone@elsewhere.example
+	run_at "2027-03-12T1$i:00:00+09:00"
+done
+# shellcheck disable=SC2086
+staff_ids=$("$todokectl" $opts outbox --json |
+	jq -r --arg c "$W" '[.[] | select(.case == $c and .notice == "staff-notice") | "<\(.message_id)>"] | .[]')
+n_staff=$(printf '%s\n' "$staff_ids" | wc -l)
+tap_ok "staff were told more than twice" test "$n_staff" -gt 2
+tap_is "the last staff notice answers the first" \
+	"$(header $W staff-notice In-Reply-To)" "$(printf '%s\n' "$staff_ids" | head -n 1)"
+tap_is "and lists every earlier one in order" "$(header $W staff-notice References)" \
+	"$(printf '%s\n' "$staff_ids" | sed '$d' | tr '\n' ' ' | sed 's/ $//')"
+# The daily digest has a Message-ID of its own and goes out.
+# shellcheck disable=SC2086
+digest=$("$todokectl" $opts outbox --json | jq -r '[.[] | select(.notice == "digest")] | last | "\(.state) \(.message_id) \(.id)"')
+tap_is "the staff digest is sent, with a Message-ID" "$digest" \
+	"sent todoke.desk.n${digest##* }@localhost ${digest##* }"
 tap_done
