@@ -447,6 +447,15 @@ int flow_destroy_personal_data(struct flow *f, struct case_rec *c)
 		return rc;
 	c->pii_destroyed = f->now;
 	flow_stop_clock(c, CLOCK_RETENTION);
+	/* The discoverer's key and the id of its last mail point to the
+	 * person too. */
+	for (size_t i = 0; i < c->n_parties; i++) {
+		if (c->parties[i].role != ROLE_DISCOVERER)
+			continue;
+		g_clear_pointer(&c->parties[i].key, g_free);
+		g_clear_pointer(&c->parties[i].key_source, g_free);
+		g_clear_pointer(&c->parties[i].last_mail_id, g_free);
+	}
 	return flow_event(f, c, "personal-data-destroyed", 0, NULL,
 			  "the discoverer's personal data and report mail were destroyed");
 }

@@ -186,5 +186,15 @@ ack=$(mail_of IPA#00000006 acknowledgement)
 tap_like "the answer to a plain report is signed, not encrypted" "$(cat "$ack")" \
 	'Content-Type: multipart/signed'
 
+# The destruction of the discoverer's personal data takes its key (and the
+# id of its last mail) off the case.
+tap_ok "case 5 is not accepted" do_at 2027-03-12T11:00:00+09:00 \
+	"reject IPA#00000005 c \"test\""
+run_at 2027-04-13T10:00:00+09:00
+tap_like "its personal data is destroyed" "$(timeline IPA#00000005)" 'personal-data-destroyed'
+tap_is "and the discoverer's key is off the case" \
+	"$(case_field IPA#00000005 '.parties[] | select(.role_name == "discoverer") | "\(.key) \(.key_source) \(.last_mail_id)"')" \
+	"null null null"
+
 gnupg_cleanup "$opghome" "$dischome"
 tap_done
