@@ -124,7 +124,9 @@ static const struct rec_field party_fields[] = {
 	{ "name", REC_STR, P(name) },
 	{ "lang", REC_STR, P(lang) },
 	{ "key", REC_STR, P(key) },
+	{ "key_source", REC_STR, P(key_source) },
 	{ "postal", REC_STR, P(postal) },
+	{ "last_mail_id", REC_STR, P(last_mail_id) },
 	{ "added", REC_TIME, P(added) },
 };
 #undef P

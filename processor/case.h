@@ -98,7 +98,12 @@ struct case_party {
 	char *name;         /* NULL for the discoverer */
 	char *lang;         /* "ja" | "en" */
 	char *key;          /* OpenPGP fingerprint, upper-case hex, or NULL */
+	char *key_source;   /* where key came from: NULL or "staff" (a staff
+			     * command), "mail" (a key the party attached),
+			     * "autocrypt", "signature" (the key that signed
+			     * the party's encrypted mail) */
 	char *postal;       /* NULL for the discoverer */
+	char *last_mail_id; /* Message-ID of the party's last mail, or NULL */
 	int64_t added;
 };
 

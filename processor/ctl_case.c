@@ -292,11 +292,15 @@ static void print_case_text(const struct ctl_case_env *ce, const struct case_rec
 		const struct case_party *p = &c->parties[i];
 		bool disc = p->role == ROLE_DISCOVERER;
 
-		printf("  %-12s %s%s%s%s%s\n", case_role_name(p->role),
+		bool mailed = p->key != NULL && p->key_source != NULL &&
+			      strcmp(p->key_source, "staff") != 0;
+
+		printf("  %-12s %s%s%s%s%s%s%s%s\n", case_role_name(p->role),
 		       disc ? (pii != NULL && pii->address ? pii->address : "(personal data hidden; --pii)")
 			    : (p->address != NULL ? p->address : "-"),
 		       p->lang != NULL ? " lang " : "", p->lang != NULL ? p->lang : "",
-		       p->key != NULL ? " key " : "", p->key != NULL ? p->key : "");
+		       p->key != NULL ? " key " : "", p->key != NULL ? p->key : "",
+		       mailed ? " (from " : "", mailed ? p->key_source : "", mailed ? ")" : "");
 	}
 	printf("clocks:\n");
 	for (int id = 1; id < CLOCK_COUNT; id++) {
@@ -446,17 +450,43 @@ static void json_str(JsonBuilder *b, const char *key, const char *v)
 		json_builder_add_null_value(b);
 }
 
+/* Whether a rendered notice is multipart/encrypted (its top-level
+ * Content-Type, within the header section). */
+static bool rendered_encrypted(GBytes *rendered)
+{
+	gsize len;
+	const char *p = g_bytes_get_data(rendered, &len);
+	const char *end = g_strstr_len(p, (gssize)len, "\n\n");
+
+	return g_strstr_len(p, end != NULL ? end - p : (gssize)len,
+			    "Content-Type: multipart/encrypted") != NULL;
+}
+
 static int outbox_one(const struct outbox_item *o, void *ctx)
 {
 	struct items_ctx *x = ctx;
 	g_autofree char *ct = o->case_number != 0 ? case_text(x->ce, o->case_number) : NULL;
 	char when[CAL_INSTANT_LEN] = "-";
 
+	char next[CAL_INSTANT_LEN] = "-", sent[CAL_INSTANT_LEN] = "-";
+	bool deferred = strcmp(o->state, OUTBOX_DEFERRED) == 0 && o->next_try != 0;
+	/* The discoverer's address is personal data: never listed here. */
+	const char *recipient = strcmp(o->audience, "discoverer") == 0 ? NULL : o->recipient;
+
 	cal_format_instant(x->ce->eng->cal, o->created, when, sizeof when);
+	if (deferred)
+		cal_format_instant(x->ce->eng->cal, o->next_try, next, sizeof next);
+	if (o->sent != 0)
+		cal_format_instant(x->ce->eng->cal, o->sent, sent, sizeof sent);
 	if (x->json == NULL) {
-		printf("%" G_GUINT64_FORMAT "\t%s\t%s\t%s\t%s\t%s\t%s\n", o->id,
-		       ct != NULL ? ct : "-", o->notice, o->audience, o->state, when,
-		       o->detail != NULL && strchr(o->detail, '\n') == NULL ? o->detail : "");
+		g_autofree char *reason = g_strdup(o->hold_reason != NULL ? o->hold_reason : "-");
+
+		g_strdelimit(reason, "\t\r\n", ' ');
+		printf("%" G_GUINT64_FORMAT "\t%s\t%s\t%s\t%s\t%s\t%d\t%s\t%s\t%s\t%s\t%s\n",
+		       o->id, ct != NULL ? ct : "-", o->notice, o->audience, o->state, when,
+		       o->tries, next, sent, o->message_id != NULL ? o->message_id : "-",
+		       reason,
+		       o->detail != NULL && strpbrk(o->detail, "\t\r\n") == NULL ? o->detail : "");
 		return 0;
 	}
 	json_builder_begin_object(x->json);
@@ -476,6 +506,17 @@ static int outbox_one(const struct outbox_item *o, void *ctx)
 	json_builder_set_member_name(x->json, "attempt");
 	json_builder_add_int_value(x->json, o->attempt);
 	json_str(x->json, "created", when);
+	json_str(x->json, "recipient", recipient);
+	json_str(x->json, "reason", o->hold_reason);
+	json_builder_set_member_name(x->json, "tries");
+	json_builder_add_int_value(x->json, o->tries);
+	json_str(x->json, "next_try", deferred ? next : NULL);
+	json_str(x->json, "sent", o->sent != 0 ? sent : NULL);
+	json_builder_set_member_name(x->json, "encrypted");
+	if (o->rendered != NULL)
+		json_builder_add_boolean_value(x->json, rendered_encrypted(o->rendered));
+	else
+		json_builder_add_null_value(x->json);
 	json_builder_end_object(x->json);
 	return 0;
 }

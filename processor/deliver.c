@@ -6,25 +6,32 @@
  * with the audience's role (or, for staff, the control address or a
  * staff key's address), check the recipient's daily cap (rules/), render
  * it (template.h; the discoverer's personal data only for the discoverer
- * and staff), build the MIME message (mime.h), sign it and encrypt it to
+ * and staff), thread it (References: the report for the discoverer, the
+ * earlier notices of the case to the same party, the party's last mail;
+ * In-Reply-To: that mail, else the first notice to the party), build the
+ * MIME message (mime.h), sign it and encrypt it to
  * the recipient's key when one is known (sign.h), and store the result
  * in the intent in one transaction. Japanese notices to an audience the
  * rules' notices.iso_2022_jp names are ISO-2022-JP. Then hand the stored
  * message to outbound.sendmail (split into words as sh would, but never
- * run by a shell; fork + exec of that argument vector with -i -f SENDER
- * -- RCPT added, the message on a pipe) and record the outcome in a
- * second transaction: sent, deferred (with a growing pause) or failed
- * (staff are told).
+ * run by a shell; posix_spawn of that argument vector with -i -f SENDER
+ * -- RCPT added, the message on a pipe) and record the outcome: sent,
+ * deferred (with a growing pause) or failed (staff are told). Outcomes are recorded together, up to
+ * DELIVER_BATCH in one transaction, or in the next transaction that
+ * renders a notice (before its recipient's cap is counted), so that a
+ * durable commit is not paid for every notice.
  *
- * A crash after sendmail took the message and before the outcome is
- * recorded sends it once more, with the same Message-ID: the message is
- * rendered once, so nothing else can differ.
+ * A crash after sendmail took a message and before its outcome is
+ * recorded sends it once more (at most DELIVER_BATCH messages), with
+ * the same Message-ID: the message is rendered once, so nothing else can
+ * differ.
  */
 #include "config.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <spawn.h>
 #include <string.h>
 #include <sys/wait.h>
 #include <sysexits.h>
@@ -35,11 +42,17 @@
 #include "mime.h"
 #include "sign.h"
 
+extern char **environ;
+
 #define DAY (24 * 3600)
+/* Outcomes recorded together: a crash may send this many notices once
+ * more (each with its Message-ID), never more than once. */
+#define DELIVER_BATCH 16
 
 struct pending {
 	GArray *ids;
 	int64_t now;
+	bool render;   /* one of them is still to be rendered (and signed) */
 };
 
 static bool deliverable(const struct outbox_item *o, int64_t now)
@@ -53,26 +66,78 @@ static int collect(const struct outbox_item *o, void *ctx)
 {
 	struct pending *p = ctx;
 
-	if (deliverable(o, p->now))
+	if (deliverable(o, p->now)) {
 		g_array_append_val(p->ids, o->id);
+		p->render = p->render || o->rendered == NULL;
+	}
 	return TDK_OK;
 }
 
+/* One pass over the outbox for a notice about to be rendered: how many
+ * notices its recipient got in the last day (the cap), and the earlier
+ * notices of the case to the same party (the thread). */
 struct cap_count {
 	const char *recipient;
-	uint64_t self;
+	const struct outbox_item *self;
 	int64_t since;
 	int n;
+	GPtrArray *earlier;   /* Message-IDs, oldest first (copies) */
 };
+
+static bool same_party(const struct outbox_item *a, const struct outbox_item *b)
+{
+	if (a->case_number == 0 || a->case_number != b->case_number || a->party != b->party)
+		return false;
+	return a->party >= 0 ||
+	       (a->to != NULL && b->to != NULL && g_ascii_strcasecmp(a->to, b->to) == 0);
+}
 
 static int count_sent(const struct outbox_item *o, void *ctx)
 {
 	struct cap_count *cc = ctx;
 
-	if (o->id != cc->self && o->sent >= cc->since && o->recipient != NULL &&
+	if (o->id != cc->self->id && o->sent >= cc->since && o->recipient != NULL &&
 	    g_ascii_strcasecmp(o->recipient, cc->recipient) == 0)
 		cc->n++;
+	if (o->id < cc->self->id && o->message_id != NULL && o->sent != 0 &&
+	    same_party(o, cc->self))
+		g_ptr_array_add(cc->earlier, g_strdup(o->message_id));
 	return TDK_OK;
+}
+
+#define THREAD_MAX 20 /* Message-IDs in References */
+
+/* The thread of o: References (the report for the discoverer, the earlier
+ * notices to the party, the party's last mail) and In-Reply-To (the
+ * party's last mail, else the first notice to the party). */
+static void thread_of(const struct outbox_item *o, const struct case_rec *c,
+		      GPtrArray *earlier, GPtrArray *refs, const char **in_reply_to)
+{
+	const struct case_party *p = c != NULL && o->party >= 0 &&
+						     (size_t)o->party < c->n_parties
+					     ? &c->parties[o->party] : NULL;
+	const char *report = p != NULL && p->role == ROLE_DISCOVERER
+				     ? c->report_message_id : NULL;
+	const char *last = p != NULL && p->last_mail_id != NULL ? p->last_mail_id : report;
+	guint from = 0;
+
+	*in_reply_to = NULL;
+	if (report != NULL)
+		g_ptr_array_add(refs, (gpointer)report);
+	if (earlier->len > 0) {
+		g_ptr_array_add(refs, g_ptr_array_index(earlier, 0));
+		/* Long threads keep the first notice and the newest ones. */
+		from = earlier->len > THREAD_MAX - 3 ? earlier->len - (THREAD_MAX - 3) : 1;
+	}
+	for (guint i = from; i < earlier->len; i++)
+		g_ptr_array_add(refs, g_ptr_array_index(earlier, i));
+	if (last != NULL && last != report)
+		g_ptr_array_add(refs, (gpointer)last);
+	if (last != NULL)
+		*in_reply_to = last;
+	else if (earlier->len > 0)
+		*in_reply_to = g_ptr_array_index(earlier, 0);
+	g_ptr_array_add(refs, NULL);
 }
 
 static bool is_staff_address(const struct tdk_config *cfg, const char *to)
@@ -135,7 +200,7 @@ static int recipient_of(struct engine *eng, const struct outbox_item *o,
 /* Renders, signs (encrypts) and builds the message of o into o->rendered. */
 static int render(struct engine *eng, struct outbox_item *o, const struct case_rec *c,
 		  const struct pii_rec *pii, const char *to, const char *key,
-		  int64_t now, tdk_err *err)
+		  GPtrArray *earlier, int64_t now, tdk_err *err)
 {
 	struct render_input in = { .c = c, .item = o, .rules = eng->rules, .cal = eng->cal,
 				   .config = eng->config, .pii = pii,
@@ -144,7 +209,8 @@ static int render(struct engine *eng, struct outbox_item *o, const struct case_r
 	GPtrArray *names = g_ptr_array_new_with_free_func(g_free);
 	GPtrArray *texts = g_ptr_array_new_with_free_func(g_free);
 	struct mime_attachment *atts = NULL;
-	const char *refs[3] = { NULL, NULL, NULL };
+	GPtrArray *refs = g_ptr_array_new();
+	const char *in_reply_to = NULL;
 	struct mime_notice n = { 0 };
 	GMimeObject *content = NULL, *signed_ = NULL;
 	GMimeMessage *msg = NULL;
@@ -172,15 +238,15 @@ static int render(struct engine *eng, struct outbox_item *o, const struct case_r
 		atts[i].filename = g_ptr_array_index(names, i);
 		atts[i].text = g_ptr_array_index(texts, i);
 	}
-	if (c != NULL && c->report_message_id != NULL &&
-	    strcmp(o->audience, "discoverer") == 0)
-		refs[0] = c->report_message_id;
+	thread_of(o, c, earlier, refs, &in_reply_to);
 	n = (struct mime_notice){ .from = eng->config->contact_address, .to = to,
 				  .subject = subject, .body = body,
 				  .charset = o->lang != NULL && strcmp(o->lang, "ja") == 0 &&
 						     rules_iso_2022_jp(eng->rules, o->audience)
 					     ? "ISO-2022-JP" : NULL,
-				  .message_id = o->message_id, .references = refs,
+				  .message_id = o->message_id,
+				  .references = (const char *const *)refs->pdata,
+				  .in_reply_to = in_reply_to,
 				  .date = now, .zone = eng->config->calendar_timezone,
 				  .attachments = atts, .n_attachments = names->len };
 	rc = mime_content(&n, &content, err);
@@ -203,8 +269,24 @@ out:
 	if (content != NULL)
 		g_object_unref(content);
 	g_free(atts);
+	g_ptr_array_unref(refs);
 	g_ptr_array_unref(names);
 	g_ptr_array_unref(texts);
+	return rc;
+}
+
+int engine_render_notice(struct engine *eng, struct outbox_item *o,
+			 const struct case_rec *c, const struct pii_rec *pii,
+			 const char *to, const char *key, int64_t now, tdk_err *err)
+{
+	GPtrArray *earlier = g_ptr_array_new();
+	int rc = TDK_OK;
+
+	if (eng->signer == NULL)
+		rc = sign_new(conf_processor_gnupg_home(eng->config), &eng->signer, err);
+	if (rc == TDK_OK)
+		rc = render(eng, o, c, pii, to, key, earlier, now, err);
+	g_ptr_array_unref(earlier);
 	return rc;
 }
 
@@ -219,15 +301,29 @@ static void attention(struct store_txn *txn, uint64_t number, const char *kind,
 
 enum prep { PREP_SEND, PREP_SKIP };
 
-/* First transaction: checks, cap, rendering. */
+static int record_pending(struct engine *eng, struct store_txn *txn, GArray *pending,
+			  int64_t now, struct engine_stats *stats, tdk_err *err);
+
+/* First transaction: checks, cap, rendering. The outcomes of earlier
+ * hand-overs still pending are recorded in it when it is committed (and
+ * before the cap is counted). */
+/* The message prepare() found ready for sendmail. */
+struct ready {
+	GBytes *message;
+	char *recipient;
+};
+
 static int prepare(struct engine *eng, uint64_t id, int64_t now, enum prep *what,
+		   struct ready *ready, GArray *pending, struct engine_stats *stats,
 		   tdk_err *err)
 {
+	bool folded = false;
 	struct store_txn *txn = NULL;
 	struct outbox_item *o = NULL;
 	struct case_rec *c = NULL;
 	struct pii_rec *pii = NULL;
 	const char *to = NULL, *key = NULL;
+	GPtrArray *earlier = g_ptr_array_new_with_free_func(g_free);
 	tdk_err why;
 	int rc;
 
@@ -249,6 +345,9 @@ static int prepare(struct engine *eng, uint64_t id, int64_t now, enum prep *what
 			"notice %s to the %s refused: %s", o->notice, o->audience,
 			to == NULL || mime_address_ok(to) ? why.text : "unsafe address");
 
+		if ((rc = record_pending(eng, txn, pending, now, stats, err)) != TDK_OK)
+			goto out;
+		folded = true;
 		g_free(o->state);
 		o->state = g_strdup(OUTBOX_FAILED);
 		g_free(o->hold_reason);
@@ -259,7 +358,13 @@ static int prepare(struct engine *eng, uint64_t id, int64_t now, enum prep *what
 		goto put;
 	}
 	if (o->rendered == NULL) {
-		struct cap_count cc = { .recipient = to, .self = o->id, .since = now - DAY };
+		if ((rc = record_pending(eng, txn, pending, now, stats, err)) != TDK_OK)
+			goto out;
+		folded = true;
+	}
+	if (o->rendered == NULL) {
+		struct cap_count cc = { .recipient = to, .self = o, .since = now - DAY,
+					.earlier = earlier };
 		int cap = eng->rules->limits.recipient_daily_cap;
 
 		rc = store_outbox_foreach(txn, count_sent, &cc, err);
@@ -275,7 +380,7 @@ static int prepare(struct engine *eng, uint64_t id, int64_t now, enum prep *what
 			attention(txn, o->case_number, "daily-cap", o->hold_reason, now);
 			goto put;
 		}
-		rc = render(eng, o, c, pii, to, key, now, &why);
+		rc = render(eng, o, c, pii, to, key, earlier, now, &why);
 		if (rc != TDK_OK) {
 			g_free(o->state);
 			o->state = g_strdup(OUTBOX_FAILED);
@@ -288,6 +393,11 @@ static int prepare(struct engine *eng, uint64_t id, int64_t now, enum prep *what
 			goto put;
 		}
 		o->updated = now;
+	} else {
+		/* Rendered before (a retry): nothing changed, nothing to
+		 * write; the read-write transaction is dropped unsynced. */
+		*what = PREP_SEND;
+		goto out;
 	}
 	*what = PREP_SEND;
 put:
@@ -296,10 +406,17 @@ put:
 		rc = store_commit(txn, err);
 		txn = NULL;
 	}
+	if (rc == TDK_OK && folded)
+		g_array_set_size(pending, 0);
 out:
-	if (rc != TDK_OK)
+	if (rc != TDK_OK || o == NULL || o->rendered == NULL || o->recipient == NULL)
 		*what = PREP_SKIP;
+	if (*what == PREP_SEND) {
+		ready->message = g_bytes_ref(o->rendered);
+		ready->recipient = g_strdup(o->recipient);
+	}
 	store_abort(txn);
+	g_ptr_array_unref(earlier);
 	pii_rec_free(pii);
 	case_free(c);
 	outbox_item_free(o);
@@ -318,8 +435,7 @@ static char *envelope_sender(const struct tdk_config *cfg, uint64_t id)
 			       cfg->bounce_address, token, at);
 }
 
-/* Runs the program of command (outbound.sendmail as words) with data on
- * its stdin: its exit status, or -1. */
+/* Runs sendmail with data on its stdin: its exit status, or -1. */
 static int run_sendmail(char *const *command, const char *sender, const char *rcpt,
 			GBytes *data, char *why, size_t why_len)
 {
@@ -339,20 +455,37 @@ static int run_sendmail(char *const *command, const char *sender, const char *rc
 		snprintf(why, why_len, "pipe: %s", strerror(errno));
 		return -1;
 	}
-	pid = fork();
-	if (pid < 0) {
-		snprintf(why, why_len, "fork: %s", strerror(errno));
-		close(fds[0]);
-		close(fds[1]);
-		return -1;
-	}
-	if (pid == 0) {
-		if (dup2(fds[0], 0) < 0)
-			_exit(EX_OSERR);
+	/* posix_spawn (a vfork in glibc): no copy of the processor's page
+	 * tables for every notice. */
+	{
+		posix_spawn_file_actions_t fa;
+		posix_spawnattr_t attr;
+		sigset_t none, deflt;
+		int e;
+
+		sigemptyset(&none);
+		sigemptyset(&deflt);
+		sigaddset(&deflt, SIGPIPE);
+		sigaddset(&deflt, SIGTERM);
+		sigaddset(&deflt, SIGHUP);
+		sigaddset(&deflt, SIGINT);
+		posix_spawn_file_actions_init(&fa);
+		posix_spawnattr_init(&attr);
+		posix_spawn_file_actions_adddup2(&fa, fds[0], 0);
 		if (fds[0] != 0)
+			posix_spawn_file_actions_addclose(&fa, fds[0]);
+		posix_spawnattr_setsigmask(&attr, &none);
+		posix_spawnattr_setsigdefault(&attr, &deflt);
+		posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+		e = posix_spawn(&pid, program, &fa, &attr, (char *const *)argv, environ);
+		posix_spawn_file_actions_destroy(&fa);
+		posix_spawnattr_destroy(&attr);
+		if (e != 0) {
+			snprintf(why, why_len, "cannot run %s: %s", program, strerror(e));
 			close(fds[0]);
-		execv(program, (char **)argv);
-		_exit(EX_OSERR);
+			close(fds[1]);
+			return -1;
+		}
 	}
 	close(fds[0]);
 	sigaction(SIGPIPE, &ign, &old);
@@ -389,41 +522,26 @@ static bool permanent(int code)
 	       code == EX_NOHOST || code == EX_UNAVAILABLE;
 }
 
-/* Second half: hand the stored message to sendmail, record the outcome. */
-static int send_one(struct engine *eng, char *const *command, uint64_t id, int64_t now,
-		    struct engine_stats *stats, tdk_err *err)
-{
-	struct store_txn *txn = NULL;
-	struct outbox_item *o = NULL;
-	g_autofree char *sender = NULL;
-	char why[256] = "";
-	int code, rc;
+/* A hand-over to sendmail whose outcome is not recorded yet. */
+struct outcome {
+	uint64_t id;
+	int code;         /* sendmail's exit status, or -1 */
+	char why[256];
+};
 
-	rc = store_begin(eng->store, false, &txn, err);
-	if (rc == TDK_OK)
-		rc = store_outbox_get(txn, id, &o, err);
-	store_abort(txn);
-	txn = NULL;
+/* Records oc in txn: sent, deferred (with a growing pause) or failed. */
+static int record_outcome(struct engine *eng, struct store_txn *txn,
+			  const struct outcome *oc, int64_t now,
+			  struct engine_stats *stats, tdk_err *err)
+{
+	struct outbox_item *o = NULL;
+	int rc = store_outbox_get(txn, oc->id, &o, err);
+
 	if (rc != TDK_OK)
 		return rc;
-	if (o->rendered == NULL || o->recipient == NULL || !deliverable(o, now)) {
-		outbox_item_free(o);
-		return TDK_OK;
-	}
-	sender = envelope_sender(eng->config, o->id);
-	code = run_sendmail(command, sender, o->recipient,
-			    o->rendered, why, sizeof why);
-	outbox_item_free(o);
-	o = NULL;
-
-	rc = store_begin(eng->store, true, &txn, err);
-	if (rc == TDK_OK)
-		rc = store_outbox_get(txn, id, &o, err);
-	if (rc != TDK_OK)
-		goto out;
 	g_free(o->state);
 	o->updated = now;
-	if (code == 0) {
+	if (oc->code == 0) {
 		o->state = g_strdup(OUTBOX_SENT);
 		o->sent = now;
 		g_clear_pointer(&o->hold_reason, g_free);
@@ -433,11 +551,11 @@ static int send_one(struct engine *eng, char *const *command, uint64_t id, int64
 	} else {
 		o->tries++;
 		g_free(o->hold_reason);
-		o->hold_reason = g_strdup(why);
-		if (permanent(code) || o->tries >= eng->config->outbound_max_tries) {
+		o->hold_reason = g_strdup(oc->why);
+		if (permanent(oc->code) || o->tries >= eng->config->outbound_max_tries) {
 			g_autofree char *text = g_strdup_printf(
 				"notice %s to the %s failed after %d tries: %s", o->notice,
-				o->audience, o->tries, why);
+				o->audience, o->tries, oc->why);
 
 			o->state = g_strdup(OUTBOX_FAILED);
 			attention(txn, o->case_number, "delivery-failed", text, now);
@@ -453,18 +571,60 @@ static int send_one(struct engine *eng, char *const *command, uint64_t id, int64
 			o->state = g_strdup(OUTBOX_DEFERRED);
 			o->next_try = now + pause;
 			stats->deferred_notices++;
-			msg_info("notice %" G_GUINT64_FORMAT " deferred: %s", o->id, why);
+			msg_info("notice %" G_GUINT64_FORMAT " deferred: %s", o->id, oc->why);
 		}
 	}
 	rc = store_outbox_put(txn, o, err);
+	outbox_item_free(o);
+	return rc;
+}
+
+/* Records the pending outcomes in txn (the caller commits, then empties
+ * pending). */
+static int record_pending(struct engine *eng, struct store_txn *txn, GArray *pending,
+			  int64_t now, struct engine_stats *stats, tdk_err *err)
+{
+	int rc = TDK_OK;
+
+	for (guint i = 0; rc == TDK_OK && i < pending->len; i++)
+		rc = record_outcome(eng, txn, &g_array_index(pending, struct outcome, i), now,
+				    stats, err);
+	return rc;
+}
+
+/* Records the pending outcomes in a transaction of their own. */
+static int flush_pending(struct engine *eng, GArray *pending, int64_t now,
+			 struct engine_stats *stats, tdk_err *err)
+{
+	struct store_txn *txn = NULL;
+	int rc;
+
+	if (pending->len == 0)
+		return TDK_OK;
+	rc = store_begin(eng->store, true, &txn, err);
+	if (rc == TDK_OK)
+		rc = record_pending(eng, txn, pending, now, stats, err);
 	if (rc == TDK_OK) {
 		rc = store_commit(txn, err);
 		txn = NULL;
 	}
-out:
 	store_abort(txn);
-	outbox_item_free(o);
+	if (rc == TDK_OK)
+		g_array_set_size(pending, 0);
 	return rc;
+}
+
+/* Second half: hand the message prepare() found to sendmail; the outcome
+ * joins pending. */
+static void hand_over(struct engine *eng, char *const *command, uint64_t id,
+		      struct ready *ready, GArray *pending)
+{
+	g_autofree char *sender = envelope_sender(eng->config, id);
+	struct outcome oc = { .id = id };
+
+	oc.code = run_sendmail(command, sender, ready->recipient,
+			       ready->message, oc.why, sizeof oc.why);
+	g_array_append_val(pending, oc);
 }
 
 int engine_deliver(struct engine *eng, int64_t now, size_t max,
@@ -474,6 +634,7 @@ int engine_deliver(struct engine *eng, int64_t now, size_t max,
 	struct pending p = { .ids = NULL, .now = now };
 	g_auto(GStrv) command = NULL;
 	GError *gerr = NULL;
+	GArray *pending;
 	int rc;
 
 	if (eng->config->outbound_sendmail == NULL || eng->config->outbound_sendmail[0] == '\0')
@@ -487,20 +648,35 @@ int engine_deliver(struct engine *eng, int64_t now, size_t max,
 		return tdk_err_set(err, TDK_EINVAL,
 				   "outbound.sendmail: \"%s\" is not an absolute path", command[0]);
 	p.ids = g_array_new(FALSE, FALSE, sizeof(uint64_t));
+	pending = g_array_new(FALSE, FALSE, sizeof(struct outcome));
 	rc = store_begin(eng->store, false, &txn, err);
 	if (rc == TDK_OK)
 		rc = store_outbox_foreach(txn, collect, &p, err);
 	store_abort(txn);
-	if (rc == TDK_OK && p.ids->len > 0 && eng->signer == NULL)
+	if (rc == TDK_OK && p.render && eng->signer == NULL)
 		rc = sign_new(conf_processor_gnupg_home(eng->config), &eng->signer, err);
 	for (guint i = 0; rc == TDK_OK && i < p.ids->len && i < max; i++) {
 		uint64_t id = g_array_index(p.ids, uint64_t, i);
+		struct ready ready = { NULL, NULL };
 		enum prep what;
 
-		rc = prepare(eng, id, now, &what, err);
+		rc = prepare(eng, id, now, &what, &ready, pending, stats, err);
 		if (rc == TDK_OK && what == PREP_SEND)
-			rc = send_one(eng, command, id, now, stats, err);
+			hand_over(eng, command, id, &ready, pending);
+		if (ready.message != NULL)
+			g_bytes_unref(ready.message);
+		g_free(ready.recipient);
+		if (rc == TDK_OK && pending->len >= DELIVER_BATCH)
+			rc = flush_pending(eng, pending, now, stats, err);
 	}
+	/* Even after a failure: what sendmail took is recorded if it can be. */
+	{
+		int frc = flush_pending(eng, pending, now, stats, rc == TDK_OK ? err : NULL);
+
+		if (rc == TDK_OK)
+			rc = frc;
+	}
+	g_array_unref(pending);
 	g_array_unref(p.ids);
 	return rc;
 }

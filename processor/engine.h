@@ -100,6 +100,15 @@ int engine_digest(struct engine *eng, int64_t now, struct engine_stats *stats,
  */
 int engine_deliver(struct engine *eng, int64_t now, size_t max,
 		   struct engine_stats *stats, tdk_err *err);
+/* Renders, signs (encrypts to key, when not NULL) and builds o's message
+ * into o->rendered, as delivery does, without threading it to earlier
+ * notices and without touching the store (benchmarks, previews). */
+struct case_rec;
+struct pii_rec;
+struct outbox_item;
+int engine_render_notice(struct engine *eng, struct outbox_item *o,
+			 const struct case_rec *c, const struct pii_rec *pii,
+			 const char *to, const char *key, int64_t now, tdk_err *err);
 /* The earliest armed timer, or TDK_ENOENT. */
 int engine_next_due(struct engine *eng, int64_t *due, tdk_err *err);
 

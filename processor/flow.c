@@ -184,7 +184,7 @@ int flow_notice(struct flow *f, struct case_rec *c, const char *notice,
 		   !party_has_key(c, party) &&
 		   rules_hold_without_key(f->rules, policy_name(notice))) {
 		o.state = OUTBOX_HELD;
-		o.hold_reason = "no OpenPGP key for a notice with vulnerability details";
+		o.hold_reason = FLOW_HOLD_NO_KEY;
 	}
 	o.detail = (char *)detail;
 	o.attempt = attempt;
@@ -494,6 +494,15 @@ int flow_destroy_personal_data(struct flow *f, struct case_rec *c)
 	c->pii_destroyed = f->now;
 	flow_stop_clock(c, CLOCK_RETENTION);
 	f->pii_destroyed++;
+	/* The discoverer's key and the id of its last mail point to the
+	 * person too. */
+	for (size_t i = 0; i < c->n_parties; i++) {
+		if (c->parties[i].role != ROLE_DISCOVERER)
+			continue;
+		g_clear_pointer(&c->parties[i].key, g_free);
+		g_clear_pointer(&c->parties[i].key_source, g_free);
+		g_clear_pointer(&c->parties[i].last_mail_id, g_free);
+	}
 	return flow_event(f, c, "personal-data-destroyed", 0, NULL,
 			  "the discoverer's name, addresses, phone number and report "
 			  "mail were destroyed; %zu notice%s to the discoverer kept "

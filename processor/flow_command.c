@@ -139,6 +139,8 @@ static int cmd_party(struct flow *f, struct case_rec *c, const struct command *c
 						  cmd->lang, cmd->key, NULL, f->now);
 		set_str(&c->parties[idx].lang, cmd->lang);
 		set_str(&c->parties[idx].key, cmd->key);
+		if (cmd->key != NULL)
+			set_str(&c->parties[idx].key_source, "staff");
 		set_str(&c->lang, cmd->lang);
 		rc = discoverer_pii(f, c, cmd);
 		return rc == TDK_OK ? flow_event(f, c, "party", 0, NULL,
@@ -159,6 +161,8 @@ static int cmd_party(struct flow *f, struct case_rec *c, const struct command *c
 		set_str(&c->parties[idx].key, cmd->key);
 		set_str(&c->parties[idx].postal, cmd->postal);
 	}
+	if (cmd->key != NULL)
+		set_str(&c->parties[idx].key_source, "staff");
 	return flow_event(f, c, "party", 0, NULL, "%s %s%s%s", case_role_name(role),
 			  cmd->address, cmd->key != NULL ? " key " : "",
 			  cmd->key != NULL ? cmd->key : "");

@@ -46,6 +46,17 @@ int flow_close(struct flow *f, struct case_rec *c, const char *outcome,
 	       const char *code, const char *text);
 int flow_destroy_personal_data(struct flow *f, struct case_rec *c);
 
+/* The hold reason of a notice that waits for the recipient's key. */
+#define FLOW_HOLD_NO_KEY "no OpenPGP key for a notice with vulnerability details"
+
+/* Keys in a captured mail (flow_keys.c): from party (whose address is
+ * address; from_header is the mail's From address, lower-case, or NULL),
+ * or from someone who is not a party (only noted on the timeline). */
+int flow_party_keys(struct flow *f, struct case_rec *c, const struct spool_entry *e,
+		    int party, const char *address, const char *from_header);
+int flow_keys_ignored(struct flow *f, struct case_rec *c, const struct spool_entry *e,
+		      const char *sender);
+
 /* The contact party (the one stage 1 / stage 2 went to), or -1. */
 int flow_contact_party(const struct case_rec *c);
 /* The domain of an address ("a@B.example" -> "b.example"), g_free. */

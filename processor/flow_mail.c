@@ -195,7 +195,6 @@ static int new_report(struct flow *f, const struct spool_entry *e,
 	c->report_message_id = g_strdup(e->message_id);
 	party = (int)case_party_add(c, ROLE_DISCOVERER, NULL, NULL, NULL, NULL,
 				    NULL, f->now);
-	(void)party;
 	/* Personal data first, in its own store: on a replay it is simply
 	 * written again. */
 	pii.address = (char *)sender_address(s);
@@ -211,6 +210,8 @@ static int new_report(struct flow *f, const struct spool_entry *e,
 				"report received (%s)", spool_crypto_name(e->crypto));
 	if (rc == TDK_OK && pii.address != NULL)
 		rc = flow_notice_role(f, c, "acknowledgement", ROLE_DISCOVERER, NULL);
+	if (rc == TDK_OK && pii.address != NULL)
+		rc = flow_party_keys(f, c, e, party, pii.address, s->header);
 	text = flow_case_text(f, number);
 	if (rc == TDK_OK && unknown_tag != NULL)
 		rc = flow_attention(f, c, "unknown-case",
@@ -418,6 +419,22 @@ static int sender_discoverer(struct flow *f, const struct case_rec *c,
 	return match ? d : -1;
 }
 
+/* Keys the party's mail offers; the discoverer's address is personal data. */
+static int party_keys(struct flow *f, struct case_rec *c, const struct spool_entry *e,
+		      int party, const struct sender *s)
+{
+	struct pii_rec *pii = NULL;
+	const char *address = c->parties[party].address;
+	int rc;
+
+	if (c->parties[party].role == ROLE_DISCOVERER &&
+	    store_pii_get(f->store, c->number, &pii, NULL) == TDK_OK)
+		address = pii->address;
+	rc = flow_party_keys(f, c, e, party, address, s->header);
+	pii_rec_free(pii);
+	return rc;
+}
+
 static int correspondence(struct flow *f, struct case_rec *c,
 			  const struct spool_entry *e, const struct sender *s)
 {
@@ -430,6 +447,9 @@ static int correspondence(struct flow *f, struct case_rec *c,
 		party = maybe_new_contact(f, c, s);
 	if (party < 0) {
 		c->n_unverified++;
+		rc = flow_keys_ignored(f, c, e, sender_address(s));
+		if (rc != TDK_OK)
+			return rc;
 		f->what = "unverified correspondence";
 		rc = flow_event(f, c, "unverified", e->id, e->message_id,
 				"mail from %s, who is not a party of the case",
@@ -442,6 +462,13 @@ static int correspondence(struct flow *f, struct case_rec *c,
 								      : "(no sender)");
 		return rc;
 	}
+	if (e->message_id != NULL) {
+		g_free(c->parties[party].last_mail_id);
+		c->parties[party].last_mail_id = g_strdup(e->message_id);
+	}
+	rc = party_keys(f, c, e, party, s);
+	if (rc != TDK_OK)
+		return rc;
 	if (!case_state_is_open(c->state)) {
 		f->what = "mail to a closed case";
 		rc = flow_event(f, c, "after-close", e->id, e->message_id,

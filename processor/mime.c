@@ -243,9 +243,11 @@ int mime_message(const struct mime_notice *n, GMimeObject *content,
 		g_time_zone_unref(tz);
 	g_mime_message_set_message_id(msg, n->message_id);
 	if (refs->len > 0) {
-		const char *last = strrchr(refs->str, '<');
+		g_autofree char *irt = mime_message_id_ok(n->in_reply_to)
+					       ? g_strdup_printf("<%s>", n->in_reply_to)
+					       : g_strdup(strrchr(refs->str, '<'));
 
-		g_mime_object_set_header(obj, "In-Reply-To", last, NULL);
+		g_mime_object_set_header(obj, "In-Reply-To", irt, NULL);
 		g_mime_object_set_header(obj, "References", refs->str, NULL);
 	}
 	g_mime_object_set_header(obj, "Auto-Submitted", "auto-generated", NULL);

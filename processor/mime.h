@@ -49,8 +49,10 @@ struct mime_notice {
 	const char *charset;     /* NULL or "UTF-8", or "ISO-2022-JP" */
 	const char *message_id;  /* without angle brackets */
 	/* The thread, oldest first, without angle brackets, NULL-terminated;
-	 * the last one is In-Reply-To. NULL: no thread. */
+	 * the last one is In-Reply-To unless in_reply_to is set. NULL: no
+	 * thread. */
 	const char *const *references;
+	const char *in_reply_to;  /* without angle brackets, or NULL */
 	int64_t date;            /* UTC seconds */
 	const char *zone;        /* IANA zone of the Date header; NULL: UTC */
 	const char *loop;        /* value of the loop header; NULL: from */

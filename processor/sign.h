@@ -3,14 +3,18 @@
  * encryption (RFC 3156) with the desk key.
  *
  * Owns: the sign_ module. sign_new() finds the desk key (the first
- * secret key of the GnuPG home that can sign) and makes GPGME use that
- * home for GMime's OpenPGP context. sign_entity() turns a body entity
- * (mime.h) into multipart/signed, or, given a recipient's key
- * fingerprint, into multipart/encrypted holding a signed and encrypted
- * OpenPGP message. Nothing here logs content or key material.
+ * secret key of the GnuPG home that can sign) and keeps one GPGME
+ * context for that home with the desk key as its signer. sign_entity()
+ * turns a body entity (mime.h) into multipart/signed, or, given a
+ * recipient's key fingerprint, into multipart/encrypted holding a signed
+ * and encrypted OpenPGP message; the structure is built with GMime as
+ * RFC 3156 says (the signed text "From "-armored, trailing space
+ * stripped, CRLF), the cryptography done by GPGME. Each notice costs one
+ * gpg process: the desk key is looked up once, the recipient is named
+ * by fingerprint (no key listing per mail). Nothing here logs content
+ * or key material.
  *
- * Only one GnuPG home per process: the first one given becomes GPGME's
- * default (as lib/pgp.c does).
+ * Not thread-safe: one signer per thread.
  *
  * Memory: sign_free() releases (NULL ok); the entity returned is the
  * caller's (g_object_unref).

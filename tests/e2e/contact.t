@@ -68,7 +68,7 @@ tap_is "still contacting on the last day" "$(state $A)" contacting
 process 2027-07-16T00:00:10+09:00
 tap_is "unreachable after three unanswered attempts" "$(state $A)" unreachable
 tap_is "staff are told" "$(attention_of $A unreachable)" 1
-notice_ok $A unreachable discoverer discoverer@example.org signed '連絡'
+notice_ok $A unreachable discoverer discoverer@example.org encrypted '連絡'
 
 tap_is "case 2: three bounced attempts, unreachable long before" \
 	"$(desk_ctl case $B --json | jq -r '"\(.state_name) \(.contact_attempts)"')" "unreachable 3"

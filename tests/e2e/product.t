@@ -39,11 +39,11 @@ tap_is "the state does not move by it" "$(state $A)" forwarded
 
 desk_staff prio 2027-03-01T10:00:00+09:00 <<<"record $A priority-provided 2027-03-01 \"electric power ISAC\""
 process 2027-03-01T10:01:00+09:00
-notice_ok $A priority-provided discoverer discoverer@example.org signed '.'
+notice_ok $A priority-provided discoverer discoverer@example.org encrypted '.'
 desk_staff pub 2027-03-15T10:00:00+09:00 <<<"record $A published 2027-03-15 JVN#12345678"
 process 2027-03-15T10:01:00+09:00
 tap_is "published" "$(state $A)" published
-notice_ok $A published discoverer discoverer@example.org signed '対象製品: ExampleRouter 1\.0'
+notice_ok $A published discoverer discoverer@example.org encrypted '対象製品: ExampleRouter 1\.0'
 desk_staff close 2027-03-16T10:00:00+09:00 <<<"close $A published"
 process 2027-03-16T10:01:00+09:00
 tap_is "closed as published" \

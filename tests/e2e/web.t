@@ -24,7 +24,8 @@ tap_is "case 1 is received" "$(state $A)" received
 tap_is "the discoverer's address is the envelope's, without brackets" \
 	"$(desk_ctl case $A --json --pii | jq -r '.parties[] | select(.role_name == "discoverer") | .address')" \
 	discoverer@example.org
-notice_ok $A acknowledgement discoverer discoverer@example.org signed '脆弱性関連情報の届出をお送りいただき'
+# The report was signed by the discoverer's key: the answers are encrypted to it.
+notice_ok $A acknowledgement discoverer discoverer@example.org encrypted '脆弱性関連情報の届出をお送りいただき'
 
 # ---- staff accept it by signed mail
 desk_staff accept 2027-03-02T10:00:00+09:00 <<EOF2
@@ -37,7 +38,7 @@ tap_like "the command mail: Postfix accepts it" "$DESK_REPLY" '^250 '
 process 2027-03-02T10:01:00+09:00
 tap_is "the command mail is obeyed" "$(desk_ctl commands --json | jq .accepted)" 1
 tap_is "case 1 is contacting" "$(state $A)" contacting
-notice_ok $A acceptance discoverer discoverer@example.org signed '受理'
+notice_ok $A acceptance discoverer discoverer@example.org encrypted '受理'
 notice_ok $A stage1 operator security@operator.example encrypted 'Operator Inc\. 様'
 tap_unlike "stage 1 names no detail of the problem" "$(cat "$tap_tmp/$A.stage1.operator.txt")" \
 	'クロスサイト|discoverer@'
@@ -104,7 +105,7 @@ tap_like "the closing command mail: Postfix accepts it" "$DESK_REPLY" '^250 '
 process 2027-04-12T10:01:00+09:00
 tap_is "closed" "$(state $A)" closed
 tap_is "outcome fixed" "$(desk_ctl case $A --json | jq -r .outcome)" fixed
-notice_ok $A completion discoverer discoverer@example.org signed '修正'
+notice_ok $A completion discoverer discoverer@example.org encrypted '修正'
 tap_like "the timeline keeps each step" \
 	"$(desk_ctl timeline $A | cut -f3 | tr '\n' ' ')" \
 	'received .*accepted .*stage2-sent .*overdue .*fix-reported .*closed'
