@@ -370,7 +370,10 @@ static int prepare(struct engine *eng, uint64_t id, int64_t now, enum prep *what
 		rc = store_outbox_foreach(txn, count_sent, &cc, err);
 		if (rc != TDK_OK)
 			goto out;
-		if (cap > 0 && cc.n >= cap) {
+		/* Staff addresses are the desk's own: its notices to them are
+		 * not capped (command mail replies have their own hourly limit,
+		 * and the milter hands the desk's own mail back). */
+		if (cap > 0 && cc.n >= cap && !is_staff_address(eng->config, to)) {
 			g_free(o->state);
 			o->state = g_strdup(OUTBOX_HELD);
 			g_free(o->hold_reason);

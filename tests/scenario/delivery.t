@@ -117,4 +117,10 @@ tap_like "the digest has a Message-ID of the desk" "$(echo "$dig" | jq -r .messa
 	'^todoke\.desk\.n[0-9]+@localhost$'
 tap_unlike "and is not refused for it" "$(echo "$dig" | jq -r '.state + " " + (.reason // "")')" 'failed|unsafe'
 
+# ---- staff addresses are not capped: the desk's notices to its control
+# address all go, more than the cap of 1 a day
+staff_sent=$("$todokectl" $opts outbox --json | jq '[.[] | select(.audience == "staff" and .state == "sent")] | length')
+tap_ok "more than one staff notice sent within a day ($staff_sent)" test "$staff_sent" -ge 2
+tap_is "none held" "$("$todokectl" $opts outbox --json | jq '[.[] | select(.audience == "staff" and .state == "held")] | length')" 0
+
 tap_done
