@@ -5,6 +5,7 @@
  * LMDB serialises writers across processes. Every commit is synchronous.
  */
 #include "store.h"
+#include "lmdb_lock.h"
 #include "bigendian.h"
 #include "log.h"
 #include "record.h"
@@ -96,6 +97,7 @@ static int env_open(const char *dir, size_t map_size, unsigned maxdbs,
 		return rc;
 	if ((rc = mdb_env_set_maxdbs(env, maxdbs)) != 0 ||
 	    (map_size > 0 && (rc = mdb_env_set_mapsize(env, map_size)) != 0) ||
+	    (!readonly && (rc = lmdb_lock_reserve(dir, 0600)) != 0) ||
 	    (rc = mdb_env_open(env, dir, MDB_NOTLS | (readonly ? MDB_RDONLY : 0),
 			       0600)) != 0) {
 		mdb_env_close(env);

@@ -2,20 +2,25 @@
 """driver.py - sends prepared mails over SMTP the way a patient client does.
 
 Usage: driver.py HOST:PORT PLAN RESULTS [THREADS]
+(STRESS_TRIES in the environment: how often a mail is tried, 200 by default)
 
 PLAN has one mail a line: FILE<TAB>ENVELOPE-FROM<TAB>RECIPIENT (an empty
 ENVELOPE-FROM is the null sender). Each mail is sent on its own
 connection; a 4xx answer or a lost connection before the answer to DATA
-is tried again (up to 200 times, with short pauses), so that every mail
-ends accepted (2xx) or refused (5xx). RESULTS gets one line a mail:
-MESSAGE-ID<TAB>CODE<TAB>TRIES<TAB>FILE. A lost connection after DATA was
-sent counts as not accepted: the server may have taken the mail, which
-shows as a duplicate in the checks, never as a loss.
+is tried again (with short pauses), so that every mail ends accepted
+(2xx) or refused (5xx). RESULTS gets one line a mail:
+MESSAGE-ID<TAB>CODE<TAB>TRIES<TAB>FILE. A lost connection counts as
+not accepted and is retried: had the server taken the mail after all,
+the checks would see a duplicate, never a loss.
 """
+import os
 import smtplib
 import sys
 import threading
 import time
+
+
+MAX_TRIES = int(os.environ.get("STRESS_TRIES", "200"))
 
 
 def message_id(path):
@@ -45,7 +50,7 @@ def send_one(host, port, path, sender, rcpt):
             code = e.smtp_code
         except (smtplib.SMTPServerDisconnected, ConnectionError, OSError):
             code = 421
-        if code >= 500 or tries >= 200:
+        if code >= 500 or tries >= MAX_TRIES:
             return code, tries
         time.sleep(0.05 * min(tries, 10))
 
