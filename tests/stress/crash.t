@@ -21,7 +21,8 @@
 #   - the capture sendmail took each notice once, or twice with the same
 #     Message-ID (the documented resend after a crash), never more;
 #   - todokectl check passes.
-# The figures go to stdout as "# stress:" lines. Needs root (Postfix).
+# The figures (and when each kill came: phase, mail being sent or not)
+# go to stdout as "# stress:" lines. Needs root (Postfix).
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
 
 if [ "$(id -u)" -ne 0 ]; then
@@ -162,36 +163,36 @@ n_replies=$((MESSAGES - n_reports - n_commands - n_bounces))
 case_of() { printf 'IPA#%08d' "$1"; }
 
 # The killer: SIGKILL to the processor or the milter at random moments,
-# each restarted at once, until both counts are reached. The milter is
-# killed only while the driver sends ($W/sending exists), every other
-# time then, so that its deaths meet the traffic; after the last mail
-# the rest of its kills come at once.
+# each restarted at once, until both counts are reached. $W/phase says
+# how far the mail is: in phase 1 (the reports, 40 % of the mail) it
+# uses 40 % of each count, in phase 2 the rest, in phase 3 (all sent)
+# whatever is left. The milter is killed only while the driver sends
+# ($W/sending exists) or in phase 3, every other time, so that its
+# deaths meet the traffic.
 killer() {
-	local p=0 m=0 i=0 ms sending
+	local p=0 m=0 i=0 ms phase pq mq sending
 	while [ "$p" -lt "$PROCESSOR_KILLS" ] || [ "$m" -lt "$MILTER_KILLS" ]; do
-		sending=no
-		[ -f "$W/sending" ] && sending=yes
-		if [ "$sending" = yes ]; then
-			ms=$((100 + RANDOM % 700))
-		elif [ -f "$W/sent-all" ]; then
-			ms=$((100 + RANDOM % 400))
-		else
-			ms=$((200 + RANDOM % 2300))
-		fi
+		ms=$((200 + RANDOM % 1300))
 		sleep "$((ms / 1000)).$(printf '%03d' $((ms % 1000)))"
 		i=$((i + 1))
-		if [ "$m" -lt "$MILTER_KILLS" ] &&
-			{ [ -f "$W/sent-all" ] || { [ "$sending" = yes ] &&
-				{ [ $((i % 2)) -eq 1 ] || [ "$p" -ge "$PROCESSOR_KILLS" ]; }; }; }; then
+		phase=$(cat "$W/phase")
+		pq=$PROCESSOR_KILLS mq=$MILTER_KILLS
+		if [ "$phase" = 1 ]; then
+			pq=$((PROCESSOR_KILLS * 2 / 5)) mq=$((MILTER_KILLS * 2 / 5))
+		fi
+		sending=no
+		[ -f "$W/sending" ] && sending=yes
+		if [ "$m" -lt "$mq" ] && { [ "$sending" = yes ] || [ "$phase" = 3 ]; } &&
+			{ [ $((i % 2)) -eq 1 ] || [ "$p" -ge "$pq" ]; }; then
 			kill -KILL "$(cat "$W/milter.pid")" 2>/dev/null
 			m=$((m + 1))
-			echo "milter $m $sending" >>"$W/kills"
+			echo "milter $m $phase $sending" >>"$W/kills"
 			start_milter
 			postfix_wait_port "$milter_port" 30
-		elif [ "$p" -lt "$PROCESSOR_KILLS" ]; then
+		elif [ "$p" -lt "$pq" ]; then
 			kill -KILL "$(cat "$W/processor.pid")" 2>/dev/null
 			p=$((p + 1))
-			echo "processor $p $sending" >>"$W/kills"
+			echo "processor $p $phase $sending" >>"$W/kills"
 			start_processor
 		fi
 	done
@@ -255,6 +256,7 @@ for i in $(seq 1 "$n_commands"); do
 done
 
 # ------------------------------------------------------------- phase 1
+echo 1 >"$W/phase"
 killer &
 killer_pid=$!
 start=$(date +%s)
@@ -262,7 +264,7 @@ touch "$W/sending"
 python3 "$TOP_SRCDIR/tests/stress/driver.py" "127.0.0.1:$PF_PORT" "$W/plan1" \
 	"$W/results1" 4 || bail "driver failed"
 rm -f "$W/sending"
-drain 300 || bail "phase 1 does not drain"
+drain $((MESSAGES + 300)) || bail "phase 1 does not drain"
 
 # The bounces: one to each of the first acknowledgements' VERP address.
 ctl outbox --json | jq -r '.[] | select(.notice == "acknowledgement") | "\(.id)\t\(.case)"' |
@@ -288,15 +290,16 @@ done <"$W/acks"
 shuf "$W/plan2" -o "$W/plan2"
 
 # ------------------------------------------------------------- phase 2
+echo 2 >"$W/phase"
 touch "$W/sending"
 python3 "$TOP_SRCDIR/tests/stress/driver.py" "127.0.0.1:$PF_PORT" "$W/plan2" \
 	"$W/results2" 4 || bail "driver failed"
 rm -f "$W/sending"
-touch "$W/sent-all"
+echo 3 >"$W/phase"
 sent_at=$(date +%s)
 wait "$killer_pid"
 killer_pid=
-drain 600 || bail "phase 2 does not drain"
+drain $((2 * MESSAGES + 300)) || bail "phase 2 does not drain"
 end=$(date +%s)
 
 # --------------------------------------------------------------- checks
@@ -367,11 +370,12 @@ tap_ok "todokectl check passes" ctl check
 echo "# stress: messages $MESSAGES (reports $n_reports, replies $n_replies," \
 	"commands $n_commands, bounces $n_bounces); kills: processor" \
 	"$(grep -c '^processor' "$W/kills"), milter $(grep -c '^milter' "$W/kills")" \
-	"($(grep -c '^milter .* yes' "$W/kills") while mail was sent);" \
+	"($(grep -c '^milter .* yes$' "$W/kills") while mail was sent);" \
 	"4xx retries $tempfails"
 echo "# stress: lost $(grep -c . "$W/lost"), applied twice $(grep -c . "$W/twice");" \
 	"notices $n_intents, sendmail calls $n_sent, resent with the same Message-ID ${n_twice:-0}"
 echo "# stress: sending $((sent_at - start)) s, until drained $((end - start)) s"
+echo "# stress: kills (what, number, phase, mail being sent):" $(tr '\n' ';' <"$W/kills")
 if [ "$tap_failures" -gt 0 ]; then
 	head -n 5 "$W/lost" "$W/twice" | sed 's/^/# /'
 	sed 's/^/# milter: /' "$W/milter.log" | grep -v ' info' | tail -20
