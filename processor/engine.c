@@ -229,6 +229,52 @@ static int quarantine_case(struct engine *eng, uint64_t number, tdk_err *err)
 }
 
 /* One entry in one transaction. */
+/*
+ * The same mail can reach the spool twice: the milter commits it and dies
+ * before the MTA hears its answer, and the client sends it again. A mail
+ * whose Message-ID was applied within MAIL_REPLAY_SECONDS (longer than an
+ * MTA keeps retrying) is consumed without being applied again. Staff
+ * command mail has its own replay record (engine_mailcmd.c).
+ */
+#define MAIL_REPLAY_SECONDS (7 * 86400)
+#define MAIL_REPLAY_PRUNE 10 /* expired records forgotten per mail at most */
+
+/* TDK_EEXIST (and f->what set) when e's Message-ID was applied before. */
+static int seen_before(struct store_txn *txn, const struct spool_entry *e,
+		       struct flow *f, tdk_err *err)
+{
+	struct store_replay r;
+	int rc;
+
+	if (e->message_id == NULL || *e->message_id == '\0')
+		return TDK_OK;
+	rc = store_replay_get(txn, STORE_REPLAY_MAIL, e->message_id,
+			      strlen(e->message_id), &r, err);
+	if (rc == TDK_ENOENT)
+		return TDK_OK;
+	if (rc != TDK_OK)
+		return rc;
+	f->what = "a second copy of a mail applied before, not applied again";
+	msg_warn("spool entry %" G_GUINT64_FORMAT " has the Message-ID of spool entry %"
+		 G_GUINT64_FORMAT "; consumed, not applied again", e->id, r.spool_id);
+	return TDK_EEXIST;
+}
+
+static int remember_mail(struct store_txn *txn, const struct spool_entry *e,
+			 int64_t now, tdk_err *err)
+{
+	struct store_replay r = { .accepted = now, .expires = now + MAIL_REPLAY_SECONDS,
+				  .spool_id = e->id };
+	int rc;
+
+	if (e->message_id == NULL || *e->message_id == '\0')
+		return TDK_OK;
+	rc = store_replay_put(txn, STORE_REPLAY_MAIL, e->message_id,
+			      strlen(e->message_id), &r, err);
+	return rc == TDK_OK ? store_replay_prune(txn, now, MAIL_REPLAY_PRUNE, NULL, err)
+			    : rc;
+}
+
 static int apply_one(struct engine *eng, uint64_t id, int64_t now,
 		     struct engine_stats *stats, bool retried, tdk_err *err)
 {
@@ -276,7 +322,14 @@ static int apply_one(struct engine *eng, uint64_t id, int64_t now,
 		return spool_delete(eng->spool, id, err);
 	}
 	flow_for(eng, &f, txn, now, "mail", err);
-	rc = flow_apply_entry(&f, e);
+	rc = seen_before(txn, e, &f, err);
+	if (rc == TDK_OK) {
+		rc = flow_apply_entry(&f, e);
+		if (rc == TDK_OK)
+			rc = remember_mail(txn, e, now, err);
+	} else if (rc == TDK_EEXIST) {
+		rc = TDK_OK; /* a second copy: consumed below, not applied */
+	}
 	number = f.case_number;
 	if (rc == TDK_ECORRUPT && number != 0 && !retried) {
 		/* The case record is damaged: set it aside where staff can

@@ -963,7 +963,7 @@ static int replay_key(enum store_replay_kind kind, const void *key, size_t len,
 	if (key == NULL || len == 0)
 		return tdk_err_set(err, TDK_EINVAL, "empty replay key");
 	out[0] = (uint8_t)kind;
-	if (kind == STORE_REPLAY_MESSAGE_ID) {
+	if (kind == STORE_REPLAY_MESSAGE_ID || kind == STORE_REPLAY_MAIL) {
 		g_autofree char *text = g_strndup(key, len);
 
 		*out_len = 1 + msgid_key(text, out + 1, MSGID_KEY_MAX);
