@@ -47,14 +47,14 @@ run_script accept
 entries=$(ctl "$tap_tmp/accept")
 tap_is "accept: one spool entry" "$(printf '%s\n' "$entries" | grep -c .)" 1
 tap_like "accept: class reply, case IPA#00000123, queue id kept" "$entries" \
-	"^1	[^	]+	reply	IPA#00000123	plain	<op@operator.example>	"
+	"^1	[^	]+	reply	IPA#00000123	plain	op@operator.example	"
 tap_like "accept: the milter logged the spooled entry" "$(cat "$tap_tmp/accept/log")" \
 	"4ABC123: spooled entry 1 class=reply case=IPA#00000123 crypto=plain"
 
 run_script not-desk
 entries=$(ctl "$tap_tmp/not-desk")
 tap_is "not-desk: only the desk mail was spooled" "$(printf '%s\n' "$entries" | grep -c .)" 1
-tap_like "not-desk: it is the report" "$entries" "	report	-	plain	<d@example.org>	new report$"
+tap_like "not-desk: it is the report" "$entries" "	report	-	plain	d@example.org	new report$"
 
 run_script size
 tap_like "size: refused naming the limit" "$(cat "$tap_tmp/size/log")" \
