@@ -814,6 +814,20 @@ static char *dup_or_empty(const char *s)
 	return g_strdup(s != NULL ? s : "");
 }
 
+/* An envelope address as stored: the MTA's "<a@b>" (the milter protocol
+ * keeps the brackets) as "a@b", the null sender "<>" as "". */
+static char *envelope_address(const char *s)
+{
+	char *bare = g_strstrip(dup_or_empty(s));
+	size_t len = strlen(bare);
+
+	if (len >= 2 && bare[0] == '<' && bare[len - 1] == '>') {
+		bare[len - 1] = '\0';
+		memmove(bare, bare + 1, len - 1);
+	}
+	return bare;
+}
+
 static void walk_clear(struct walk *w)
 {
 	for (size_t i = 0; i < w->n_sigs; i++)
@@ -876,16 +890,10 @@ int intake_process(const struct intake_config *cfg, struct pgp *pgp,
 	e = g_new0(struct spool_entry, 1);
 	e->received = envelope->received;
 	e->queue_id = dup_or_empty(envelope->queue_id);
-	/* The MTA's spelling "<addr>" (as a milter gets it) is kept bare. */
-	e->envelope_from = dup_or_empty(envelope->sender);
-	if (e->envelope_from[0] == '<' && strlen(e->envelope_from) >= 2 &&
-	    e->envelope_from[strlen(e->envelope_from) - 1] == '>') {
-		e->envelope_from[strlen(e->envelope_from) - 1] = '\0';
-		memmove(e->envelope_from, e->envelope_from + 1, strlen(e->envelope_from));
-	}
+	e->envelope_from = envelope_address(envelope->sender);
 	e->recipients = g_new0(char *, envelope->n_recipients + 1);
 	for (size_t i = 0; i < envelope->n_recipients; i++)
-		e->recipients[i] = g_strdup(envelope->recipients[i]);
+		e->recipients[i] = envelope_address(envelope->recipients[i]);
 	e->n_recipients = envelope->n_recipients;
 	e->message_id = g_strdup(g_mime_message_get_message_id(parsed));
 	e->from_header = decoded_header(GMIME_OBJECT(parsed), "From");

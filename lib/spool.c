@@ -17,6 +17,7 @@
  * process has no transaction open.
  */
 #include "spool.h"
+#include "lmdb_lock.h"
 #include "bigendian.h"
 #include "log.h"
 #include "scrub.h"
@@ -930,9 +931,15 @@ int spool_open_shared(const char *dir, size_t map_size, unsigned flags,
 	/* Synchronous commits (no MDB_NOSYNC / MDB_NOMETASYNC): a committed
 	 * put is on disk. MDB_NOTLS: read transactions are not tied to
 	 * threads, so any thread may read. */
-	rc = mdb_env_open(sp->env, dir,
-			  MDB_NOTLS | (sp->readonly ? MDB_RDONLY : 0),
-			  gid != (gid_t)-1 ? 0660 : 0600);
+	{
+		mode_t mode = gid != (gid_t)-1 ? 0660 : 0600;
+
+		if (!sp->readonly)
+			rc = lmdb_lock_reserve(dir, mode);
+		if (rc == 0)
+			rc = mdb_env_open(sp->env, dir,
+					  MDB_NOTLS | (sp->readonly ? MDB_RDONLY : 0), mode);
+	}
 	if (rc != 0) {
 		if (rc == EACCES || rc == EPERM || rc == EROFS)
 			rc = tdk_err_set(err, TDK_EPERM, "cannot open spool %s: %s",

@@ -235,6 +235,81 @@ static int quarantine_case(struct engine *eng, uint64_t number, tdk_err *err)
 	return rc;
 }
 
+/*
+ * The same mail can reach the spool twice: the milter commits it and dies
+ * before the MTA hears its answer, and the client sends it again. A mail
+ * whose Message-ID and body were applied within MAIL_REPLAY_SECONDS
+ * (longer than an MTA keeps retrying) is consumed without being applied
+ * again. The body counts, not only the Message-ID: mail software that
+ * reuses one Message-ID for different mail must not lose the second one
+ * (the headers differ between the copies: the MTA's Received line). Staff
+ * command mail has its own replay record (engine_mailcmd.c).
+ */
+#define MAIL_REPLAY_SECONDS (7 * 86400)
+#define MAIL_REPLAY_PRUNE 10 /* expired records forgotten per mail at most */
+
+/* "MESSAGE-ID SHA256-OF-BODY" (g_free), or NULL for mail without a
+ * Message-ID. The body is what follows the first empty line. */
+static char *mail_identity(const struct spool_entry *e)
+{
+	gsize len = 0;
+	const char *raw = e->original != NULL ? g_bytes_get_data(e->original, &len) : NULL;
+	const char *body = NULL;
+	g_autofree char *digest = NULL;
+
+	if (e->message_id == NULL || *e->message_id == '\0')
+		return NULL;
+	for (gsize i = 0; raw != NULL && i + 1 < len && body == NULL; i++) {
+		if (raw[i] == '\n' && raw[i + 1] == '\n')
+			body = raw + i + 2;
+		else if (raw[i] == '\n' && raw[i + 1] == '\r' && i + 2 < len &&
+			 raw[i + 2] == '\n')
+			body = raw + i + 3;
+	}
+	if (body == NULL)
+		body = raw != NULL ? raw + len : "";
+	digest = g_compute_checksum_for_data(G_CHECKSUM_SHA256, (const guchar *)body,
+					     raw != NULL ? (gsize)(raw + len - body) : 0);
+	return g_strdup_printf("%s %s", e->message_id, digest);
+}
+
+/* TDK_EEXIST (and f->what set) when e (its Message-ID and body) was
+ * applied before. */
+static int seen_before(struct store_txn *txn, const struct spool_entry *e,
+		       struct flow *f, tdk_err *err)
+{
+	struct store_replay r;
+	g_autofree char *id = mail_identity(e);
+	int rc;
+
+	if (id == NULL)
+		return TDK_OK;
+	rc = store_replay_get(txn, STORE_REPLAY_MAIL, id, strlen(id), &r, err);
+	if (rc == TDK_ENOENT)
+		return TDK_OK;
+	if (rc != TDK_OK)
+		return rc;
+	f->what = "a second copy of a mail applied before, not applied again";
+	msg_warn("spool entry %" G_GUINT64_FORMAT " has the Message-ID and body of spool "
+		 "entry %" G_GUINT64_FORMAT "; consumed, not applied again", e->id, r.spool_id);
+	return TDK_EEXIST;
+}
+
+static int remember_mail(struct store_txn *txn, const struct spool_entry *e,
+			 int64_t now, tdk_err *err)
+{
+	struct store_replay r = { .accepted = now, .expires = now + MAIL_REPLAY_SECONDS,
+				  .spool_id = e->id };
+	g_autofree char *id = mail_identity(e);
+	int rc;
+
+	if (id == NULL)
+		return TDK_OK;
+	rc = store_replay_put(txn, STORE_REPLAY_MAIL, id, strlen(id), &r, err);
+	return rc == TDK_OK ? store_replay_prune(txn, now, MAIL_REPLAY_PRUNE, NULL, err)
+			    : rc;
+}
+
 /* One entry in one transaction. An applied entry's id is added to
  * applied_ids, for engine_drain to delete from the spool. */
 static int apply_one(struct engine *eng, uint64_t id, int64_t now,
@@ -285,7 +360,14 @@ static int apply_one(struct engine *eng, uint64_t id, int64_t now,
 		return spool_delete(eng->spool, id, err);
 	}
 	flow_for(eng, &f, txn, now, "mail", err);
-	rc = flow_apply_entry(&f, e);
+	rc = seen_before(txn, e, &f, err);
+	if (rc == TDK_OK) {
+		rc = flow_apply_entry(&f, e);
+		if (rc == TDK_OK)
+			rc = remember_mail(txn, e, now, err);
+	} else if (rc == TDK_EEXIST) {
+		rc = TDK_OK; /* a second copy: consumed below, not applied */
+	}
 	number = f.case_number;
 	if (rc == TDK_ECORRUPT && number != 0 && !retried) {
 		/* The case record is damaged: set it aside where staff can

@@ -5,6 +5,7 @@
  * LMDB serialises writers across processes. Every commit is synchronous.
  */
 #include "store.h"
+#include "lmdb_lock.h"
 #include "bigendian.h"
 #include "log.h"
 #include "record.h"
@@ -123,6 +124,7 @@ static int env_open(const char *dir, size_t map_size, unsigned maxdbs,
 		return rc;
 	if ((rc = mdb_env_set_maxdbs(env, maxdbs)) != 0 ||
 	    (map_size > 0 && (rc = mdb_env_set_mapsize(env, map_size)) != 0) ||
+	    (!readonly && (rc = lmdb_lock_reserve(dir, 0600)) != 0) ||
 	    (rc = mdb_env_open(env, dir, MDB_NOTLS | (readonly ? MDB_RDONLY : 0),
 			       0600)) != 0) {
 		mdb_env_close(env);
@@ -1128,7 +1130,7 @@ static int replay_key(enum store_replay_kind kind, const void *key, size_t len,
 	if (key == NULL || len == 0)
 		return tdk_err_set(err, TDK_EINVAL, "empty replay key");
 	out[0] = (uint8_t)kind;
-	if (kind == STORE_REPLAY_MESSAGE_ID) {
+	if (kind == STORE_REPLAY_MESSAGE_ID || kind == STORE_REPLAY_MAIL) {
 		g_autofree char *text = g_strndup(key, len);
 
 		*out_len = 1 + msgid_key(text, out + 1, MSGID_KEY_MAX);

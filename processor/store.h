@@ -19,9 +19,11 @@
  *              "last_digest", "digest_attention", "digest_mailcmd" (what
  *              the last staff digest covered, flow_timer.c)
  *   replay     what a staff command mail may use only once: "s" + the
- *              SHA-256 of its signature, "m" + its Message-ID -> accepted,
- *              expires, spool id (8 + 8 + 8 BE); "x" + expires (8) + that
- *              key -> "" (the index store_replay_prune walks)
+ *              SHA-256 of its signature, "m" + its Message-ID; and "r" +
+ *              the Message-ID of any other mail applied, so that the same
+ *              mail spooled twice is applied once -> accepted, expires,
+ *              spool id (8 + 8 + 8 BE); "x" + expires (8) + that key -> ""
+ *              (the index store_replay_prune walks)
  * Discoverer personal data lives apart, in a second environment in the
  * subdirectory "pii", so that it can be destroyed and compacted away.
  *
@@ -158,6 +160,7 @@ int store_attention_foreach(struct store_txn *txn, uint64_t after,
 enum store_replay_kind {
 	STORE_REPLAY_SIGNATURE = 's',  /* key: a digest (at most 400 bytes) */
 	STORE_REPLAY_MESSAGE_ID = 'm', /* key: the Message-ID without <> */
+	STORE_REPLAY_MAIL = 'r',       /* key: the Message-ID of a mail applied */
 };
 struct store_replay {
 	int64_t accepted;   /* when it was first seen */

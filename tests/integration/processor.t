@@ -5,7 +5,8 @@
 # run applies it; a changed business calendar moves pending deadlines at
 # start; a report the milter could not decrypt is decrypted on retry;
 # a damaged case record is quarantined without stopping anything;
-# HUP reloads and TERM stops cleanly; bad --now is refused.
+# HUP reloads and TERM stops cleanly; bad --now is refused; the same mail
+# spooled twice is applied once.
 . "$TOP_SRCDIR/tests/integration/tap.sh"
 . "$TOP_SRCDIR/tests/lib/scenario.sh"
 scenario_setup
@@ -110,8 +111,11 @@ gnupg_new_home desk-cv25519.pub >/dev/null 2>&1
 nokey_home=$GNUPGHOME
 GNUPGHOME=$desk_home
 export GNUPGHOME
+# The same report as another mail: one Message-ID is applied once.
+sed 's/^Message-I[Dd]: <\(.*\)>/Message-ID: <nokey.\1>/' \
+	"$TOP_SRCDIR/tests/corpus/crypto-pgpmime-encrypted-report.eml" >"$tap_tmp/nokey.eml"
 # shellcheck disable=SC2086
-"$milter" $opts -o "gpg.home=$nokey_home" -t "$TOP_SRCDIR/tests/corpus/crypto-pgpmime-encrypted-report.eml" \
+"$milter" $opts -o "gpg.home=$nokey_home" -t "$tap_tmp/nokey.eml" \
 	--rcpt vuln-info@localhost --from discoverer@example.org >/dev/null 2>&1
 now=$(date -u +%Y-%m-%dT%H:%M:%SZ)
 later=$(date -u -d '+2 hours' +%Y-%m-%dT%H:%M:%SZ)
@@ -167,4 +171,25 @@ runuser -u nobody -- env GNUPGHOME="$nobodyhome" gpgconf --kill gpg-agent >/dev/
 tap_run "$processor" $opts --once --now 2027-13-01
 tap_is "a bad --now is a usage error" "$rc" 2
 tap_like "naming it" "$err" '\-\-now'
+# ---- the same mail spooled twice (the milter died before the MTA heard
+# its answer, and the client sent the mail again) is applied once
+echo "XSS again" | report twice
+feed twice vuln-info@localhost taro@discoverer.example
+tap_is "the mail is in the spool twice" "$(ctl spool; printf '%s\n' "$out" | grep -c .)" 2
+n_cases=$(ctl cases; printf '%s\n' "$out" | wc -l)
+run_at 2027-03-20T10:10:00+09:00
+tap_is "it opens one case" "$(ctl cases; printf '%s\n' "$out" | wc -l)" $((n_cases + 1))
+tap_like "the second copy is consumed, not applied" "$(cat "$tap_tmp/run.out")" \
+	'has the Message-ID and body of spool entry [0-9]+; consumed, not applied again'
+ctl spool
+tap_is "both copies leave the spool" "$out" ""
+# Another mail that reuses the Message-ID (some mail software does) is
+# not a copy: it is applied.
+sed 's/^XSS again$/SQL injection at https:\/\/shop.example.jp\//' "$tap_tmp/twice.eml" >"$tap_tmp/reused.eml"
+tap_is "the reused Message-ID is the same" "$(grep '^Message-ID' "$tap_tmp/reused.eml")" "$(grep '^Message-ID' "$tap_tmp/twice.eml")"
+feed reused vuln-info@localhost taro@discoverer.example
+run_at 2027-03-20T10:20:00+09:00
+tap_is "a different mail under a used Message-ID opens its own case" \
+	"$(ctl cases; printf '%s\n' "$out" | wc -l)" $((n_cases + 2))
+
 tap_done

@@ -26,6 +26,18 @@
 milter="$TOP_BUILDDIR/milter/todoke-milter"
 processor="$TOP_BUILDDIR/processor/todoke-processor"
 todokectl="$TOP_BUILDDIR/processor/todokectl"
+# Under `make check-valgrind` ($TDK_VALGRIND set) each program runs
+# through tests/lib/valgrind-run, by a one-line script of the same name.
+if [ -n "${TDK_VALGRIND:-}" ]; then
+	mkdir -p "$tap_tmp/valgrind"
+	for _prog in milter processor todokectl; do
+		eval "_real=\$$_prog"
+		printf '#!/bin/sh\nexec "%s" "%s" "$@"\n' \
+			"$TOP_SRCDIR/tests/lib/valgrind-run" "$_real" >"$tap_tmp/valgrind/$_prog"
+		chmod +x "$tap_tmp/valgrind/$_prog"
+		eval "$_prog=\$tap_tmp/valgrind/\$_prog"
+	done
+fi
 
 if ! command -v jq >/dev/null 2>&1; then
 	echo "Bail out! jq is not installed (it must be in the project's package list)"

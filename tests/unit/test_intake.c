@@ -172,6 +172,27 @@ static void commands_bounces_auto_replies(void **state)
 		"vuln-info@desk.example", "<>", &r);
 	assert_int_equal(e->classification, SPOOL_AUTO_REPLY);
 	assert_string_equal(e->class_reason, "null envelope sender");
+	assert_string_equal(e->envelope_from, "");
+	spool_entry_free(e);
+}
+
+/* The milter hands the addresses over as the MTA has them, in brackets;
+ * the spool keeps them bare, as the processor compares and mails them. */
+static void envelope_addresses_are_stored_bare(void **state)
+{
+	struct intake_result r;
+	struct spool_entry *e;
+
+	(void)state;
+	e = run("From: Taro <taro@discoverer.example>\r\nSubject: report\r\n\r\nx\r\n",
+		"<vuln-info@desk.example>", "<Taro@Discoverer.example>", &r);
+	assert_int_equal(e->classification, SPOOL_REPORT);
+	assert_string_equal(e->envelope_from, "Taro@Discoverer.example");
+	assert_string_equal(e->recipients[0], "vuln-info@desk.example");
+	spool_entry_free(e);
+	e = run("From: x@example.org\r\nSubject: hi\r\n\r\nx\r\n",
+		"vuln-info@desk.example", " x@example.org ", &r);
+	assert_string_equal(e->envelope_from, "x@example.org");
 	spool_entry_free(e);
 }
 
@@ -342,6 +363,7 @@ int main(void)
 		cmocka_unit_test(recipients_match_case_and_extension),
 		cmocka_unit_test(report_and_reply),
 		cmocka_unit_test(commands_bounces_auto_replies),
+		cmocka_unit_test(envelope_addresses_are_stored_bare),
 		cmocka_unit_test(trust_headers_are_removed),
 		cmocka_unit_test(caps_refuse_with_the_limit_named),
 		cmocka_unit_test(malformed_mail_is_kept),
