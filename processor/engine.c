@@ -137,8 +137,8 @@ void engine_close(struct engine *eng)
 	g_free(eng);
 }
 
-static void flow_for(struct engine *eng, struct flow *f, struct store_txn *txn,
-		     int64_t now, const char *actor, tdk_err *err)
+void engine_flow(struct engine *eng, struct flow *f, struct store_txn *txn,
+		 int64_t now, const char *actor, tdk_err *err)
 {
 	flow_init(f, eng->store, eng->config, eng->rules, eng->cal);
 	f->txn = txn;
@@ -359,7 +359,7 @@ static int apply_one(struct engine *eng, uint64_t id, int64_t now,
 		stats->skipped++;
 		return spool_delete(eng->spool, id, err);
 	}
-	flow_for(eng, &f, txn, now, "mail", err);
+	engine_flow(eng, &f, txn, now, "mail", err);
 	rc = seen_before(txn, e, &f, err);
 	if (rc == TDK_OK) {
 		rc = flow_apply_entry(&f, e);
@@ -449,7 +449,7 @@ static int fire_batch(struct engine *eng, int64_t now,
 
 	if (rc != TDK_OK)
 		return rc;
-	flow_for(eng, &f, txn, now, "timer", err);
+	engine_flow(eng, &f, txn, now, "timer", err);
 	for (size_t i = 0; rc == TDK_OK && i < n; i++)
 		rc = flow_fire(&f, &timers[i]);
 	if (rc != TDK_OK) {
@@ -518,7 +518,7 @@ int engine_digest(struct engine *eng, int64_t now, struct engine_stats *stats,
 
 	if (rc != TDK_OK)
 		return rc;
-	flow_for(eng, &f, txn, now, "timer", err);
+	engine_flow(eng, &f, txn, now, "timer", err);
 	rc = flow_digest(&f, &made);
 	if (rc != TDK_OK || !made) {
 		store_abort(txn);
@@ -554,7 +554,7 @@ int engine_commands(struct engine *eng, int64_t now, const char *actor,
 
 	if (rc != TDK_OK)
 		return rc;
-	flow_for(eng, &f, txn, now, actor, err);
+	engine_flow(eng, &f, txn, now, actor, err);
 	for (size_t i = 0; rc == TDK_OK && i < n; i++)
 		rc = flow_apply_command(&f, cmds[i]);
 	/* Every command passed: the personal data first (a crash before the

@@ -68,6 +68,12 @@ int engine_open(const struct tdk_config *config, unsigned flags,
 		struct engine **out, tdk_err *err);
 void engine_close(struct engine *eng);
 
+struct flow;
+/* Sets f up for work in txn at now, as actor ("mail", "timer", ...), on
+ * eng's store, configuration, rules and calendar; errors go to err. */
+void engine_flow(struct engine *eng, struct flow *f, struct store_txn *txn,
+		 int64_t now, const char *actor, tdk_err *err);
+
 struct engine_stats {
 	size_t applied;     /* spool entries applied to cases */
 	size_t skipped;     /* already consumed: only deleted */

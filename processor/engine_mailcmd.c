@@ -53,13 +53,9 @@ static bool storage_trouble(int rc)
 
 static void flow_of(struct run *r, struct flow *f, tdk_err *err)
 {
-	flow_init(f, r->eng->store, r->eng->config, r->eng->rules, r->eng->cal);
-	f->txn = r->txn;
-	f->now = r->now;
-	f->actor = r->actor;
+	engine_flow(r->eng, f, r->txn, r->now, r->actor, err);
 	f->spool_id = r->e->id;
 	f->message_id = r->e->message_id;
-	f->err = err;
 }
 
 /* ------------------------------------------------------------ replay */

@@ -78,11 +78,7 @@ static int destroy_due(struct engine *eng, int64_t now, const GArray *due,
 
 	if (rc != TDK_OK)
 		return rc;
-	flow_init(&f, eng->store, eng->config, eng->rules, eng->cal);
-	f.txn = txn;
-	f.now = now;
-	f.actor = "purge";
-	f.err = err;
+	engine_flow(eng, &f, txn, now, "purge", err);
 	for (guint i = 0; rc == TDK_OK && i < due->len; i++) {
 		struct case_rec *c = NULL;
 
