@@ -90,8 +90,7 @@ struct walk {
 	bool stop;
 };
 
-/* Decoded content of a leaf (transfer encoding undone). */
-static GByteArray *part_bytes(GMimePart *part)
+GByteArray *mailtext_part_bytes(GMimePart *part)
 {
 	GMimeDataWrapper *content = g_mime_part_get_content(part);
 	GMimeStream *stream;
@@ -148,7 +147,7 @@ static void walk_leaf(struct walk *w, GMimePart *part, bool in_message)
 
 	if (!is_plain && !ends_with_txt(name))
 		return;
-	if ((bytes = part_bytes(part)) == NULL)
+	if ((bytes = mailtext_part_bytes(part)) == NULL)
 		return;
 	/* Read no more raw bytes than could fill the room left (four per
 	 * output byte is more than any charset here needs), so a huge part

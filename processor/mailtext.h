@@ -63,6 +63,7 @@
 #include <stddef.h>
 
 #include <glib.h>
+#include <gmime/gmime.h>
 
 #include "status.h"
 
@@ -92,6 +93,10 @@ int mailtext_extract(GBytes *mime, size_t max_bytes, struct mailtext **out,
 
 /* Releases t and everything in it (NULL is fine). */
 void mailtext_free(struct mailtext *t);
+
+/* The decoded content of a MIME leaf (its transfer encoding undone), or
+ * NULL when it has none; g_byte_array_free(bytes, TRUE) it. */
+GByteArray *mailtext_part_bytes(GMimePart *part);
 
 /* All parts' texts joined with "\n" ("" for none or NULL); g_free() it. */
 char *mailtext_joined(const struct mailtext *t);

@@ -4,6 +4,7 @@
 #include "config.h"
 
 #include "partykey.h"
+#include "mailtext.h"
 
 #include <gmime/gmime.h>
 #include <gpgme.h>
@@ -107,23 +108,6 @@ static void autocrypt_header(struct partykey_offers *o, const char *value)
 	g_free(key);
 }
 
-static GByteArray *part_bytes(GMimePart *part)
-{
-	GMimeDataWrapper *w = g_mime_part_get_content(part);
-	GMimeStream *mem;
-	GByteArray *arr;
-
-	if (w == NULL)
-		return NULL;
-	mem = g_mime_stream_mem_new();
-	g_mime_data_wrapper_write_to_stream(w, mem);
-	/* The array outlives the stream, which must not free it. */
-	g_mime_stream_mem_set_owner(GMIME_STREAM_MEM(mem), FALSE);
-	arr = g_mime_stream_mem_get_byte_array(GMIME_STREAM_MEM(mem));
-	g_object_unref(mem);
-	return arr;
-}
-
 static void armored_blocks(struct partykey_offers *o, const GByteArray *arr)
 {
 	const char *p, *end;
@@ -176,14 +160,14 @@ static void walk(struct walk *w, GMimeObject *obj, int depth)
 		return;
 	ct = g_mime_object_get_content_type(obj);
 	if (ct != NULL && g_mime_content_type_is_type(ct, "application", "pgp-keys")) {
-		GByteArray *arr = part_bytes(GMIME_PART(obj));
+		GByteArray *arr = mailtext_part_bytes(GMIME_PART(obj));
 
 		if (arr != NULL)
 			add_offer(w->o, PARTYKEY_ATTACHED, NULL, arr->data, arr->len);
 		if (arr != NULL)
 			g_byte_array_free(arr, TRUE);
 	} else if (ct == NULL || g_mime_content_type_is_type(ct, "text", "plain")) {
-		GByteArray *arr = part_bytes(GMIME_PART(obj));
+		GByteArray *arr = mailtext_part_bytes(GMIME_PART(obj));
 
 		if (arr != NULL) {
 			armored_blocks(w->o, arr);
