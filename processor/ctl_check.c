@@ -6,7 +6,8 @@
  * configuration, the rules, calendar and templates, the desk's GnuPG home
  * and secret key, the staff keys (present, not revoked or expired), the
  * case store (every record decodes; the timer index and the
- * cases' clocks agree; quarantined records), and the intake spool. Reads
+ * cases' clocks agree; the outbox and its indexes agree; quarantined
+ * records), and the intake spool. Reads
  * only; exits 0 when everything is fine, 1 otherwise.
  */
 #include "config.h"
@@ -145,6 +146,7 @@ struct store_check {
 	struct store_txn *txn;
 	size_t cases, undecodable, clocks, missing;
 	size_t timers, stray;
+	size_t outbox_problems;
 };
 
 static int check_case(uint64_t number, const struct case_rec *c, void *ctx)
@@ -192,10 +194,18 @@ static int check_timer(const struct store_timer *tm, void *ctx)
 	return 0;
 }
 
+static void outbox_problem(const char *text, void *ctx)
+{
+	struct store_check *sc = ctx;
+
+	sc->outbox_problems++;
+	problem(sc->ck, "%s", text);
+}
+
 static void check_store(struct check *ck, struct engine *eng)
 {
 	struct store_check sc = { .ck = ck, .eng = eng };
-	size_t quarantined = 0;
+	size_t quarantined = 0, notices = 0, pending = 0;
 	tdk_err err;
 	char line[160];
 
@@ -205,7 +215,9 @@ static void check_store(struct check *ck, struct engine *eng)
 	}
 	if (store_case_foreach(sc.txn, 0, check_case, &sc, &err) != TDK_OK ||
 	    store_timer_foreach(sc.txn, check_timer, &sc, &err) != TDK_OK ||
-	    store_quarantine_count(sc.txn, &quarantined, &err) != TDK_OK)
+	    store_quarantine_count(sc.txn, &quarantined, &err) != TDK_OK ||
+	    store_outbox_index_verify(sc.txn, outbox_problem, &sc, &notices, &pending,
+				      &err) != TDK_OK)
 		problem(ck, "case store: %s", err.text);
 	store_abort(sc.txn);
 	g_snprintf(line, sizeof line,
@@ -213,6 +225,10 @@ static void check_store(struct check *ck, struct engine *eng)
 		   sc.cases, sc.clocks, sc.timers, quarantined);
 	if (sc.undecodable + sc.missing + sc.stray == 0)
 		ok("case store", line);
+	g_snprintf(line, sizeof line, "%zu notices, %zu queued or deferred; its indexes agree",
+		   notices, pending);
+	if (sc.outbox_problems == 0)
+		ok("outbox", line);
 	if (quarantined > 0)
 		problem(ck, "the case store holds %zu quarantined records that did not "
 			"decode: they need a person", quarantined);

@@ -2,14 +2,16 @@
  * deliver.c - the outbox delivery step of the engine (engine.h).
  *
  * Owns: engine_deliver(). For each notice intent that is queued (or
- * deferred and due): check that its recipient is a party of its case
- * with the audience's role (or, for staff, the control address or a
- * staff key's address), check the recipient's daily cap (rules/), render
- * it (template.h; the discoverer's personal data only for the discoverer
- * and staff), thread it (References: the report for the discoverer, the
- * earlier notices of the case to the same party, the party's last mail;
- * In-Reply-To: that mail, else the first notice to the party), build the
- * MIME message (mime.h), sign it and encrypt it to
+ * deferred and due; the store's pending index lists them): check that
+ * its recipient is a party of its case with the audience's role (or,
+ * for staff, the control address or a staff key's address), check the
+ * recipient's daily cap (rules/; counted in the store's index of sent
+ * notices by recipient), render it (template.h; the discoverer's
+ * personal data only for the discoverer and staff), thread it
+ * (References: the report for the discoverer, the earlier notices of
+ * the case to the same party, the party's last mail; In-Reply-To: that
+ * mail, else the first notice to the party), build the MIME message
+ * (mime.h), sign it and encrypt it to
  * the recipient's key when one is known (sign.h), and store the result
  * in the intent in one transaction. Japanese notices to an audience the
  * rules' notices.iso_2022_jp names are ISO-2022-JP. Then hand the stored
@@ -62,27 +64,17 @@ static bool deliverable(const struct outbox_item *o, int64_t now)
 	return strcmp(o->state, OUTBOX_DEFERRED) == 0 && o->next_try <= now;
 }
 
-static int collect(const struct outbox_item *o, void *ctx)
+/* A notice the pending index lists: deliverable() without its record. */
+static int collect(const struct store_pending *pn, void *ctx)
 {
 	struct pending *p = ctx;
 
-	if (deliverable(o, p->now)) {
-		g_array_append_val(p->ids, o->id);
-		p->render = p->render || o->rendered == NULL;
+	if (!pn->deferred || pn->next_try <= p->now) {
+		g_array_append_val(p->ids, pn->id);
+		p->render = p->render || !pn->rendered;
 	}
 	return TDK_OK;
 }
-
-/* One pass over the outbox for a notice about to be rendered: how many
- * notices its recipient got in the last day (the cap), and the earlier
- * notices of the case to the same party (the thread). */
-struct cap_count {
-	const char *recipient;
-	const struct outbox_item *self;
-	int64_t since;
-	int n;
-	GPtrArray *earlier;   /* Message-IDs, oldest first (copies) */
-};
 
 static bool same_party(const struct outbox_item *a, const struct outbox_item *b)
 {
@@ -92,16 +84,23 @@ static bool same_party(const struct outbox_item *a, const struct outbox_item *b)
 	       (a->to != NULL && b->to != NULL && g_ascii_strcasecmp(a->to, b->to) == 0);
 }
 
-static int count_sent(const struct outbox_item *o, void *ctx)
-{
-	struct cap_count *cc = ctx;
+/* The earlier notices of a case to the same party (the thread), from
+ * that case's notices alone. */
+#define THREAD_DONE (-1)
 
-	if (o->id != cc->self->id && o->sent >= cc->since && o->recipient != NULL &&
-	    g_ascii_strcasecmp(o->recipient, cc->recipient) == 0)
-		cc->n++;
-	if (o->id < cc->self->id && o->message_id != NULL && o->sent != 0 &&
-	    same_party(o, cc->self))
-		g_ptr_array_add(cc->earlier, g_strdup(o->message_id));
+struct thread_scan {
+	const struct outbox_item *self;
+	GPtrArray *earlier;   /* Message-IDs, oldest first (copies) */
+};
+
+static int earlier_notice(const struct outbox_item *o, void *ctx)
+{
+	struct thread_scan *ts = ctx;
+
+	if (o->id >= ts->self->id)
+		return THREAD_DONE; /* in id order: the rest are later */
+	if (o->message_id != NULL && o->sent != 0 && same_party(o, ts->self))
+		g_ptr_array_add(ts->earlier, g_strdup(o->message_id));
 	return TDK_OK;
 }
 
@@ -363,17 +362,22 @@ static int prepare(struct engine *eng, uint64_t id, int64_t now, enum prep *what
 		folded = true;
 	}
 	if (o->rendered == NULL) {
-		struct cap_count cc = { .recipient = to, .self = o, .since = now - DAY,
-					.earlier = earlier };
+		struct thread_scan ts = { .self = o, .earlier = earlier };
 		int cap = eng->rules->limits.recipient_daily_cap;
+		size_t sent = 0;
 
-		rc = store_outbox_foreach(txn, count_sent, &cc, err);
-		if (rc != TDK_OK)
+		/* The recipient's daily cap: the notices sent to it in the
+		 * last day, counted in the recipients' index. */
+		rc = store_outbox_sent_count(txn, to, now - DAY, o->id, &sent, err);
+		if (rc == TDK_OK && o->case_number != 0)
+			rc = store_outbox_case_foreach(txn, o->case_number, earlier_notice, &ts, err);
+		if (rc != TDK_OK && rc != THREAD_DONE)
 			goto out;
+		rc = TDK_OK;
 		/* Staff addresses are the desk's own: its notices to them are
 		 * not capped (command mail replies have their own hourly limit,
 		 * and the milter hands the desk's own mail back). */
-		if (cap > 0 && cc.n >= cap && !is_staff_address(eng->config, to)) {
+		if (cap > 0 && sent >= (size_t)cap && !is_staff_address(eng->config, to)) {
 			g_free(o->state);
 			o->state = g_strdup(OUTBOX_HELD);
 			g_free(o->hold_reason);
@@ -654,7 +658,7 @@ int engine_deliver(struct engine *eng, int64_t now, size_t max,
 	pending = g_array_new(FALSE, FALSE, sizeof(struct outcome));
 	rc = store_begin(eng->store, false, &txn, err);
 	if (rc == TDK_OK)
-		rc = store_outbox_foreach(txn, collect, &p, err);
+		rc = store_outbox_pending_foreach(txn, collect, &p, err);
 	store_abort(txn);
 	if (rc == TDK_OK && p.render && eng->signer == NULL)
 		rc = sign_new(conf_processor_gnupg_home(eng->config), &eng->signer, err);

@@ -462,7 +462,8 @@ static int collect_discoverer_notice(const struct outbox_item *o, void *ctx)
 static int forget_discoverer_notices(struct flow *f, uint64_t number, size_t *count)
 {
 	struct discoverer_notices dn = { number, g_array_new(FALSE, FALSE, sizeof(uint64_t)) };
-	int rc = store_outbox_foreach(f->txn, collect_discoverer_notice, &dn, f->err);
+	int rc = store_outbox_case_foreach(f->txn, number, collect_discoverer_notice, &dn,
+					   f->err);
 
 	*count = 0;
 	for (guint i = 0; rc == TDK_OK && i < dn.ids->len; i++) {

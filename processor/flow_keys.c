@@ -53,7 +53,7 @@ static int release_held(struct flow *f, struct case_rec *c, int party)
 {
 	struct held h = { .number = c->number, .party = party,
 			  .ids = g_array_new(FALSE, FALSE, sizeof(uint64_t)) };
-	int rc = store_outbox_foreach(f->txn, find_held, &h, f->err);
+	int rc = store_outbox_case_foreach(f->txn, c->number, find_held, &h, f->err);
 
 	for (guint i = 0; rc == TDK_OK && i < h.ids->len; i++) {
 		struct outbox_item *o = NULL;

@@ -14,6 +14,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <lmdb.h>
+#include <stdarg.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -23,11 +24,15 @@
 #define TIMER_FORMAT 2 /* the timers' values: see timer_value() */
 #define MSGID_KEY_MAX 400 /* longer ids are keyed by their SHA-256 */
 
+#define OUTBOX_INDEX_VERSION "1" /* meta "outbox_index": see store.h */
+
 enum { DB_CASES, DB_EVENTS, DB_TIMERS, DB_MSGIDS, DB_CONSUMED, DB_OUTBOX,
-       DB_ATTENTION, DB_QUARANTINE, DB_META, DB_REPLAY, DB_COUNT };
+       DB_ATTENTION, DB_QUARANTINE, DB_META, DB_REPLAY, DB_OUTBOX_PENDING,
+       DB_OUTBOX_SENT, DB_OUTBOX_CASE, DB_COUNT };
 static const char *const db_names[DB_COUNT] = {
 	"cases", "events", "timers", "msgids", "consumed", "outbox",
-	"attention", "quarantine", "meta", "replay",
+	"attention", "quarantine", "meta", "replay", "outbox_pending",
+	"outbox_sent", "outbox_case",
 };
 
 struct store {
@@ -45,6 +50,8 @@ struct store_txn {
 	MDB_txn *txn;
 	bool write;
 };
+
+static int outbox_index_open(struct store_txn *t, tdk_err *err);
 
 /* ------------------------------------------------------------ helpers */
 
@@ -181,6 +188,15 @@ static int open_dbs(struct store *st, tdk_err *err)
 	if (rc != 0) {
 		mdb_txn_abort(txn);
 		return fail(st, rc, "opening the databases", err);
+	}
+	if (!st->readonly) {
+		struct store_txn t = { st, txn, true };
+		int brc = outbox_index_open(&t, err);
+
+		if (brc != TDK_OK) {
+			mdb_txn_abort(txn);
+			return brc;
+		}
 	}
 	/* Committed even when read-only: aborting would close the handles. */
 	rc = mdb_txn_commit(txn);
@@ -1000,14 +1016,157 @@ int store_consumed_put(struct store_txn *t, uint64_t spool_id, uint64_t number,
 
 /* ---------------------------------------------------- outbox, attention */
 
-int store_outbox_put(struct store_txn *t, struct outbox_item *o, tdk_err *err)
+/*
+ * The outbox indexes (store.h). The entries a notice has follow from its
+ * record alone, so that a write compares the old record's entries with
+ * the new one's and touches only those that changed.
+ */
+#define SENT_KEY_MAX (MSGID_KEY_MAX + 1 + 16)
+#define PENDING_VALUE_LEN 10
+#define CASE_KEY_LEN 16
+
+struct outbox_keys {
+	bool pending;
+	uint8_t pending_value[PENDING_VALUE_LEN];
+	size_t sent_len;                   /* 0: not in the recipients' index */
+	uint8_t sent[SENT_KEY_MAX];
+	bool in_case;
+	uint8_t case_key[CASE_KEY_LEN];
+};
+
+static void put_time(uint8_t *p, int64_t t)
+{
+	put_be64(p, (uint64_t)t ^ (UINT64_C(1) << 63));
+}
+
+static int64_t get_time(const uint8_t *p)
+{
+	return (int64_t)(get_be64(p) ^ (UINT64_C(1) << 63));
+}
+
+/* The recipients' index prefix of an address: lowercased, then NUL. */
+static size_t sent_prefix(const char *recipient, uint8_t *buf)
+{
+	g_autofree char *lower = g_ascii_strdown(recipient, -1);
+	size_t n = msgid_key(lower, buf, MSGID_KEY_MAX);
+
+	buf[n] = '\0';
+	return n + 1;
+}
+
+static void outbox_keys_of(const struct outbox_item *o, struct outbox_keys *k)
+{
+	bool queued = g_strcmp0(o->state, OUTBOX_QUEUED) == 0;
+	bool deferred = g_strcmp0(o->state, OUTBOX_DEFERRED) == 0;
+
+	memset(k, 0, sizeof *k);
+	if (queued || deferred) {
+		k->pending = true;
+		k->pending_value[0] = queued ? 'q' : 'd';
+		k->pending_value[1] = o->rendered != NULL;
+		put_time(k->pending_value + 2, o->next_try);
+	}
+	if (o->recipient != NULL && o->sent != 0) {
+		size_t n = sent_prefix(o->recipient, k->sent);
+
+		put_time(k->sent + n, o->sent);
+		put_be64(k->sent + n + 8, o->id);
+		k->sent_len = n + 16;
+	}
+	if (o->case_number != 0) {
+		k->in_case = true;
+		put_be64(k->case_key, o->case_number);
+		put_be64(k->case_key + 8, o->id);
+	}
+}
+
+static int index_del(struct store_txn *t, int db, const void *key, size_t len)
+{
+	MDB_val k = { len, (void *)key };
+	int rc = mdb_del(t->txn, t->st->dbi[db], &k, NULL);
+
+	return rc == MDB_NOTFOUND ? 0 : rc;
+}
+
+static int index_put(struct store_txn *t, int db, const void *key, size_t len,
+		     const void *value, size_t vlen)
+{
+	MDB_val k = { len, (void *)key }, v = { vlen, (void *)value };
+
+	return mdb_put(t->txn, t->st->dbi[db], &k, &v, 0);
+}
+
+/* Moves notice id's index entries from old to new. */
+static int index_update(struct store_txn *t, uint64_t id, const struct outbox_keys *old,
+			const struct outbox_keys *new, tdk_err *err)
 {
 	uint8_t key[8];
-	GBytes *value;
-	int rc = TDK_OK;
+	int rc = 0;
 
-	if (o->id == 0)
-		rc = next_id(t, "next_outbox", &o->id, err);
+	put_be64(key, id);
+	if (old->pending && !new->pending)
+		rc = index_del(t, DB_OUTBOX_PENDING, key, 8);
+	else if (new->pending && (!old->pending || memcmp(old->pending_value, new->pending_value,
+							  PENDING_VALUE_LEN) != 0))
+		rc = index_put(t, DB_OUTBOX_PENDING, key, 8, new->pending_value,
+			       PENDING_VALUE_LEN);
+	if (old->sent_len != new->sent_len ||
+	    memcmp(old->sent, new->sent, old->sent_len) != 0) {
+		/* The address is in the key: deleting it takes it out of
+		 * the page (store_scrub() clears the page's unused middle). */
+		if (rc == 0 && old->sent_len > 0)
+			rc = index_del(t, DB_OUTBOX_SENT, old->sent, old->sent_len);
+		if (rc == 0 && new->sent_len > 0)
+			rc = index_put(t, DB_OUTBOX_SENT, new->sent, new->sent_len, "", 0);
+	}
+	if (old->in_case != new->in_case ||
+	    memcmp(old->case_key, new->case_key, CASE_KEY_LEN) != 0) {
+		if (rc == 0 && old->in_case)
+			rc = index_del(t, DB_OUTBOX_CASE, old->case_key, CASE_KEY_LEN);
+		if (rc == 0 && new->in_case)
+			rc = index_put(t, DB_OUTBOX_CASE, new->case_key, CASE_KEY_LEN, "", 0);
+	}
+	return rc != 0 ? fail(t->st, rc, "indexing a notice intent", err) : TDK_OK;
+}
+
+/* The index entries of the stored record of notice id (none if there
+ * is none; if it does not decode, only its pending entry, which is
+ * keyed by the id alone, is known). */
+static int stored_keys(struct store_txn *t, uint64_t id, struct outbox_keys *k,
+		       tdk_err *err)
+{
+	uint8_t key[8];
+	MDB_val kv = { 8, key }, v;
+	struct outbox_item *old = NULL;
+	int rc;
+
+	memset(k, 0, sizeof *k);
+	put_be64(key, id);
+	rc = mdb_get(t->txn, t->st->dbi[DB_OUTBOX], &kv, &v);
+	if (rc == MDB_NOTFOUND)
+		return TDK_OK;
+	if (rc != 0)
+		return fail(t->st, rc, "reading a notice intent", err);
+	if (outbox_item_decode(v.mv_data, v.mv_size, id, &old, NULL) != TDK_OK) {
+		k->pending = true;
+		return TDK_OK;
+	}
+	outbox_keys_of(old, k);
+	outbox_item_free(old);
+	return TDK_OK;
+}
+
+static int outbox_write(struct store_txn *t, struct outbox_item *o,
+			const struct outbox_keys *old, tdk_err *err)
+{
+	struct outbox_keys *new = g_new(struct outbox_keys, 1);
+	uint8_t key[8];
+	GBytes *value;
+	int rc;
+
+	outbox_keys_of(o, new);
+	rc = index_update(t, o->id, old, new, err);
+	g_free(new);
 	if (rc != TDK_OK)
 		return rc;
 	outbox_item_encode(o, &value);
@@ -1017,18 +1176,326 @@ int store_outbox_put(struct store_txn *t, struct outbox_item *o, tdk_err *err)
 	return rc;
 }
 
+int store_outbox_put(struct store_txn *t, struct outbox_item *o, tdk_err *err)
+{
+	struct outbox_keys *old = g_new0(struct outbox_keys, 1);
+	int rc = TDK_OK;
+
+	if (o->id == 0)
+		rc = next_id(t, "next_outbox", &o->id, err);
+	else
+		rc = stored_keys(t, o->id, old, err);
+	if (rc == TDK_OK)
+		rc = outbox_write(t, o, old, err);
+	g_free(old);
+	return rc;
+}
+
 int store_outbox_replace_scrubbed(struct store_txn *t, struct outbox_item *o,
 				  tdk_err *err)
 {
+	struct outbox_keys *old = g_new0(struct outbox_keys, 1);
 	uint8_t key[8];
 	MDB_val k = { 8, key };
 	int rc;
 
 	put_be64(key, o->id);
-	rc = scrub_zero(t->txn, t->st->dbi[DB_OUTBOX], &k);
+	rc = stored_keys(t, o->id, old, err);
+	if (rc == TDK_OK && (rc = scrub_zero(t->txn, t->st->dbi[DB_OUTBOX], &k)) != 0)
+		rc = fail(t->st, rc, "zeroing a notice intent", err);
+	if (rc == TDK_OK)
+		rc = outbox_write(t, o, old, err);
+	g_free(old);
+	return rc;
+}
+
+/* Builds the outbox indexes afresh from the outbox, unless meta says
+ * they are there (a store of an older todoke, opened for writing). */
+static int outbox_index_open(struct store_txn *t, tdk_err *err)
+{
+	static const struct outbox_keys none;
+	struct outbox_keys *k;
+	MDB_val mk = { 12, (void *)"outbox_index" }, v;
+	MDB_cursor *cur;
+	size_t n = 0;
+	int rc = mdb_get(t->txn, t->st->dbi[DB_META], &mk, &v);
+
+	if (rc == 0)
+		return TDK_OK;
+	if (rc != MDB_NOTFOUND)
+		return fail(t->st, rc, "reading meta", err);
+	for (int db = DB_OUTBOX_PENDING; db <= DB_OUTBOX_CASE; db++)
+		if ((rc = mdb_drop(t->txn, t->st->dbi[db], 0)) != 0)
+			return fail(t->st, rc, "building the outbox indexes", err);
+	rc = mdb_cursor_open(t->txn, t->st->dbi[DB_OUTBOX], &cur);
 	if (rc != 0)
-		return fail(t->st, rc, "zeroing a notice intent", err);
-	return store_outbox_put(t, o, err);
+		return fail(t->st, rc, "building the outbox indexes", err);
+	k = g_new(struct outbox_keys, 1);
+	rc = TDK_OK;
+	for (int mrc = mdb_cursor_get(cur, &mk, &v, MDB_FIRST); rc == TDK_OK && mrc == 0;
+	     mrc = mdb_cursor_get(cur, &mk, &v, MDB_NEXT)) {
+		struct outbox_item *o = NULL;
+		uint64_t id;
+
+		if (mk.mv_size != 8)
+			continue;
+		id = get_be64(mk.mv_data);
+		if (outbox_item_decode(v.mv_data, v.mv_size, id, &o, NULL) != TDK_OK)
+			continue;
+		outbox_keys_of(o, k);
+		outbox_item_free(o);
+		rc = index_update(t, id, &none, k, err);
+		n++;
+	}
+	mdb_cursor_close(cur);
+	g_free(k);
+	if (rc == TDK_OK)
+		rc = store_meta_put(t, "outbox_index", OUTBOX_INDEX_VERSION, err);
+	if (rc == TDK_OK && n > 0)
+		msg_info("case store %s: built the outbox indexes of %zu notices",
+			 t->st->dir, n);
+	return rc;
+}
+
+int store_outbox_pending_foreach(struct store_txn *t, store_pending_fn fn, void *ctx,
+				 tdk_err *err)
+{
+	MDB_cursor *cur;
+	MDB_val k, v;
+	int rc, result = 0;
+
+	rc = mdb_cursor_open(t->txn, t->st->dbi[DB_OUTBOX_PENDING], &cur);
+	if (rc != 0)
+		return fail(t->st, rc, "listing pending notices", err);
+	for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0 && result == 0;
+	     rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+		const uint8_t *p = v.mv_data;
+		struct store_pending pn;
+
+		if (k.mv_size != 8 || v.mv_size != PENDING_VALUE_LEN)
+			continue;
+		pn.id = get_be64(k.mv_data);
+		pn.deferred = p[0] == 'd';
+		pn.rendered = p[1] != 0;
+		pn.next_try = get_time(p + 2);
+		result = fn(&pn, ctx);
+	}
+	mdb_cursor_close(cur);
+	if (rc != 0 && rc != MDB_NOTFOUND)
+		return fail(t->st, rc, "listing pending notices", err);
+	return result;
+}
+
+int store_outbox_sent_count(struct store_txn *t, const char *recipient, int64_t since,
+			    uint64_t except, size_t *count, tdk_err *err)
+{
+	uint8_t start[SENT_KEY_MAX];
+	size_t n = sent_prefix(recipient, start);
+	MDB_cursor *cur;
+	MDB_val k = { n + 8, start }, v;
+	int rc;
+
+	*count = 0;
+	put_time(start + n, since);
+	rc = mdb_cursor_open(t->txn, t->st->dbi[DB_OUTBOX_SENT], &cur);
+	if (rc != 0)
+		return fail(t->st, rc, "counting sent notices", err);
+	for (rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE); rc == 0;
+	     rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+		if (k.mv_size != n + 16 || memcmp(k.mv_data, start, n) != 0)
+			break;
+		if (get_be64((const uint8_t *)k.mv_data + n + 8) != except)
+			(*count)++;
+	}
+	mdb_cursor_close(cur);
+	return rc != 0 && rc != MDB_NOTFOUND ? fail(t->st, rc, "counting sent notices", err)
+					     : TDK_OK;
+}
+
+int store_outbox_case_foreach(struct store_txn *t, uint64_t number, store_outbox_fn fn,
+			      void *ctx, tdk_err *err)
+{
+	uint8_t start[CASE_KEY_LEN];
+	MDB_cursor *cur;
+	MDB_val k = { CASE_KEY_LEN, start }, v;
+	int rc, result = 0;
+
+	put_be64(start, number);
+	put_be64(start + 8, 0);
+	rc = mdb_cursor_open(t->txn, t->st->dbi[DB_OUTBOX_CASE], &cur);
+	if (rc != 0)
+		return fail(t->st, rc, "listing a case's notices", err);
+	for (rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE); rc == 0 && result == 0;
+	     rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+		const uint8_t *kp = k.mv_data;
+		struct outbox_item *o = NULL;
+
+		if (k.mv_size != CASE_KEY_LEN || get_be64(kp) != number)
+			break;
+		if (store_outbox_get(t, get_be64(kp + 8), &o, NULL) != TDK_OK)
+			continue;
+		result = fn(o, ctx);
+		outbox_item_free(o);
+	}
+	mdb_cursor_close(cur);
+	if (rc != 0 && rc != MDB_NOTFOUND)
+		return fail(t->st, rc, "listing a case's notices", err);
+	return result;
+}
+
+/* ------------------------------------------------ outbox index check */
+
+struct verify {
+	struct store_txn *t;
+	store_problem_fn fn;
+	void *ctx;
+};
+
+static void say(const struct verify *vf, const char *fmt, ...) G_GNUC_PRINTF(2, 3);
+
+static void say(const struct verify *vf, const char *fmt, ...)
+{
+	va_list ap;
+	g_autofree char *text = NULL;
+
+	va_start(ap, fmt);
+	text = g_strdup_vprintf(fmt, ap);
+	va_end(ap);
+	vf->fn(text, vf->ctx);
+}
+
+static bool has_key(struct store_txn *t, int db, const void *key, size_t len, MDB_val *v)
+{
+	MDB_val k = { len, (void *)key }, dummy;
+
+	return mdb_get(t->txn, t->st->dbi[db], &k, v != NULL ? v : &dummy) == 0;
+}
+
+/* Every notice has the entries its record calls for. */
+static int verify_notices(const struct verify *vf, struct outbox_keys *k, size_t *notices,
+			  tdk_err *err)
+{
+	MDB_cursor *cur;
+	MDB_val key, v;
+	int rc = mdb_cursor_open(vf->t->txn, vf->t->st->dbi[DB_OUTBOX], &cur);
+
+	if (rc != 0)
+		return fail(vf->t->st, rc, "checking the outbox", err);
+	for (rc = mdb_cursor_get(cur, &key, &v, MDB_FIRST); rc == 0;
+	     rc = mdb_cursor_get(cur, &key, &v, MDB_NEXT)) {
+		struct outbox_item *o = NULL;
+		uint8_t idkey[8];
+		MDB_val pv;
+		uint64_t id;
+		bool listed;
+
+		if (key.mv_size != 8)
+			continue;
+		(*notices)++;
+		id = get_be64(key.mv_data);
+		if (outbox_item_decode(v.mv_data, v.mv_size, id, &o, NULL) != TDK_OK) {
+			say(vf, "notice %" G_GUINT64_FORMAT ": the record does not decode", id);
+			continue;
+		}
+		outbox_keys_of(o, k);
+		put_be64(idkey, id);
+		listed = has_key(vf->t, DB_OUTBOX_PENDING, idkey, 8, &pv);
+		if (k->pending && !listed)
+			say(vf, "notice %" G_GUINT64_FORMAT " is %s but not in the outbox's "
+			    "pending index: it is never delivered", id, o->state);
+		else if (!k->pending && listed)
+			say(vf, "the outbox's pending index lists notice %" G_GUINT64_FORMAT
+			    ", which is %s", id, o->state);
+		else if (listed && (pv.mv_size != PENDING_VALUE_LEN ||
+				    memcmp(pv.mv_data, k->pending_value, PENDING_VALUE_LEN) != 0))
+			say(vf, "the outbox's pending index has notice %" G_GUINT64_FORMAT
+			    " with another state or retry time than its record", id);
+		if (k->sent_len > 0 && !has_key(vf->t, DB_OUTBOX_SENT, k->sent, k->sent_len, NULL))
+			say(vf, "notice %" G_GUINT64_FORMAT " is not in the outbox's recipient "
+			    "index: the recipient's daily cap does not count it", id);
+		if (k->in_case && !has_key(vf->t, DB_OUTBOX_CASE, k->case_key, CASE_KEY_LEN, NULL))
+			say(vf, "notice %" G_GUINT64_FORMAT " is not in the outbox's index of "
+			    "case %" G_GUINT64_FORMAT, id, o->case_number);
+		outbox_item_free(o);
+	}
+	mdb_cursor_close(cur);
+	return rc != MDB_NOTFOUND ? fail(vf->t->st, rc, "checking the outbox", err) : TDK_OK;
+}
+
+/* Every entry of index db belongs to a notice whose record calls for it. */
+static int verify_entries(const struct verify *vf, int db, const char *name,
+			  struct outbox_keys *k, size_t *entries, tdk_err *err)
+{
+	MDB_cursor *cur;
+	MDB_val key, v;
+	int rc = mdb_cursor_open(vf->t->txn, vf->t->st->dbi[db], &cur);
+
+	if (rc != 0)
+		return fail(vf->t->st, rc, "checking the outbox", err);
+	for (rc = mdb_cursor_get(cur, &key, &v, MDB_FIRST); rc == 0;
+	     rc = mdb_cursor_get(cur, &key, &v, MDB_NEXT)) {
+		const uint8_t *kp = key.mv_data;
+		struct outbox_item *o = NULL;
+		uint64_t id;
+		bool match = false;
+
+		(*entries)++;
+		if (key.mv_size < 8) {
+			say(vf, "the outbox's %s index holds a damaged entry", name);
+			continue;
+		}
+		id = get_be64(kp + key.mv_size - 8);
+		if (store_outbox_get(vf->t, id, &o, NULL) == TDK_OK) {
+			outbox_keys_of(o, k);
+			if (db == DB_OUTBOX_PENDING)
+				match = k->pending;
+			else if (db == DB_OUTBOX_SENT)
+				match = k->sent_len == key.mv_size &&
+					memcmp(k->sent, kp, key.mv_size) == 0;
+			else
+				match = k->in_case && key.mv_size == CASE_KEY_LEN &&
+					memcmp(k->case_key, kp, CASE_KEY_LEN) == 0;
+			outbox_item_free(o);
+		}
+		/* Pending entries of existing notices: verify_notices. */
+		if (!match && (db != DB_OUTBOX_PENDING || o == NULL))
+			say(vf, "the outbox's %s index has an entry for notice %"
+			    G_GUINT64_FORMAT " that %s", name, id,
+			    o == NULL ? "does not exist or does not decode"
+				      : "its record does not call for");
+	}
+	mdb_cursor_close(cur);
+	return rc != MDB_NOTFOUND ? fail(vf->t->st, rc, "checking the outbox", err) : TDK_OK;
+}
+
+int store_outbox_index_verify(struct store_txn *t, store_problem_fn fn, void *ctx,
+			      size_t *notices, size_t *pending, tdk_err *err)
+{
+	struct verify vf = { t, fn, ctx };
+	struct outbox_keys *k = g_new(struct outbox_keys, 1);
+	size_t n = 0, p = 0, other = 0;
+	char *version = NULL;
+	int rc = store_meta_get(t, "outbox_index", &version, err);
+
+	if (rc == TDK_ENOENT)
+		say(&vf, "the outbox's indexes were never built: start todoke-processor "
+		    "once to build them");
+	else if (rc == TDK_OK && strcmp(version, OUTBOX_INDEX_VERSION) != 0)
+		say(&vf, "the outbox's indexes are of an unknown version %s", version);
+	g_free(version);
+	rc = verify_notices(&vf, k, &n, err);
+	if (rc == TDK_OK)
+		rc = verify_entries(&vf, DB_OUTBOX_PENDING, "pending", k, &p, err);
+	if (rc == TDK_OK)
+		rc = verify_entries(&vf, DB_OUTBOX_SENT, "recipient", k, &other, err);
+	if (rc == TDK_OK)
+		rc = verify_entries(&vf, DB_OUTBOX_CASE, "case", k, &other, err);
+	g_free(k);
+	if (notices != NULL)
+		*notices = n;
+	if (pending != NULL)
+		*pending = p;
+	return rc;
 }
 
 int store_outbox_get(struct store_txn *t, uint64_t id, struct outbox_item **out,

@@ -11,9 +11,21 @@
  *   msgids     Message-ID the desk sent (or received a report as) -> case
  *   consumed   spool entry id (8 BE) -> case + time: exactly-once intake
  *   outbox     notice intent id (8 BE) -> notice intent (outbox.h)
+ *   outbox_pending  id (8 BE) -> 'q' or 'd' + rendered (1) + next_try (8):
+ *              the notices that are queued or deferred (what delivery
+ *              walks)
+ *   outbox_sent     lowercased recipient (or NUL + its SHA-256 when longer
+ *              than 400 bytes) + NUL + sent (8, offset like the timers) +
+ *              id (8) -> "": what the recipients' daily cap counts
+ *   outbox_case     case number (8 BE) + id (8 BE) -> "": a case's notices
+ *              (none for desk-wide notices, case 0)
+ *              The three outbox indexes are kept in step with the outbox
+ *              by store_outbox_put() alone; a store without them gets them
+ *              built when it is first opened for writing ("outbox_index").
  *   attention  staff notice id (8 BE) -> staff notice (outbox.h)
  *   quarantine "db/" + key -> the raw bytes of a record that did not decode
- *   meta       "format", "next_case", "next_outbox", "next_attention",
+ *   meta       "format", "outbox_index" (the outbox indexes' version),
+ *              "next_case", "next_outbox", "next_attention",
  *              "calendar" (the fingerprint the timers were computed with),
  *              "mailcmd.*" (counters of staff command mail, engine_mailcmd.c),
  *              "last_digest", "digest_attention", "digest_mailcmd" (what
@@ -137,7 +149,7 @@ int store_consumed_put(struct store_txn *txn, uint64_t spool_id,
 		       uint64_t number, int64_t when, tdk_err *err);
 
 /* ---- outbox and staff attention (items in outbox.h) */
-/* Assigns item->id when it is 0. */
+/* Assigns item->id when it is 0. Brings the outbox indexes in step. */
 int store_outbox_put(struct store_txn *txn, struct outbox_item *item,
 		     tdk_err *err);
 int store_outbox_get(struct store_txn *txn, uint64_t id,
@@ -149,6 +161,34 @@ int store_outbox_foreach(struct store_txn *txn, store_outbox_fn fn, void *ctx,
  * first (for forgetting a recipient: scrub.h). */
 int store_outbox_replace_scrubbed(struct store_txn *txn, struct outbox_item *item,
 				  tdk_err *err);
+/* A notice that is queued or deferred, as the pending index has it. */
+struct store_pending {
+	uint64_t id;
+	bool deferred;     /* else queued */
+	bool rendered;     /* its message is rendered already */
+	int64_t next_try;  /* deferred: not before */
+};
+typedef int (*store_pending_fn)(const struct store_pending *p, void *ctx);
+/* Calls fn for every queued or deferred notice, in id order, until fn
+ * returns non-zero (which is returned). Reads no notice record. */
+int store_outbox_pending_foreach(struct store_txn *txn, store_pending_fn fn,
+				 void *ctx, tdk_err *err);
+/* How many notices other than `except` were sent to recipient (compared
+ * without case) at or after since. */
+int store_outbox_sent_count(struct store_txn *txn, const char *recipient,
+			    int64_t since, uint64_t except, size_t *count,
+			    tdk_err *err);
+/* Calls fn for the notices of case number (not 0) in id order, until fn
+ * returns non-zero (which is returned). */
+int store_outbox_case_foreach(struct store_txn *txn, uint64_t number,
+			      store_outbox_fn fn, void *ctx, tdk_err *err);
+/* Compares the outbox indexes with the outbox: fn gets a sentence for
+ * every disagreement. *notices and *pending (may be NULL): the notices
+ * and the pending index's entries. */
+typedef void (*store_problem_fn)(const char *text, void *ctx);
+int store_outbox_index_verify(struct store_txn *txn, store_problem_fn fn,
+			      void *ctx, size_t *notices, size_t *pending,
+			      tdk_err *err);
 int store_attention_put(struct store_txn *txn, struct attention_item *item,
 			tdk_err *err);
 typedef int (*store_attention_fn)(const struct attention_item *item, void *ctx);

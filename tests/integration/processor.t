@@ -90,6 +90,16 @@ ctl check
 tap_is "todokectl check finds a problem" "$rc" 1
 tap_like "the quarantined record, in words" "$out" 'PROBLEM  the case store holds 1 quarantined records'
 tap_like "the cases and the timer index agree" "$out" 'ok       case store: 2 cases, 5 running clocks, 5 armed timers'
+tap_like "the outbox and its indexes agree" "$out" 'ok       outbox: 11 notices, 10 queued or deferred; its indexes agree'
+# A copy of the store whose pending index lists a notice that is not there.
+cp -a "$state" "$tap_tmp/state-stray"
+{ mdb_dump -s outbox_pending "$state/store" | sed '/^DATA=END/d'
+  printf ' 0000000000000063\n 71000000000000000000\nDATA=END\n'; } >"$tap_tmp/pending.dump"
+mdb_load -s outbox_pending -f "$tap_tmp/pending.dump" "$tap_tmp/state-stray/store" 2>/dev/null
+tap_run "$todokectl" $opts -o "paths.state_dir=$tap_tmp/state-stray" check
+tap_like "a stray entry of the pending index, in words" "$out" \
+	"PROBLEM  the outbox's pending index has an entry for notice 99 that does not exist or does not decode"
+tap_unlike "and the outbox is not said to be fine" "$out" 'ok       outbox'
 tap_like "the desk's secret key is usable" "$out" 'ok       desk secret key [0-9A-F]{40}'
 
 # ---- a report the milter could not decrypt is decrypted by the processor

@@ -3,7 +3,10 @@
  * in step with the clocks (armed, moved, disarmed by pause and stop),
  * a calendar change moves exactly the deadlines it touches, Message-ID
  * and consumed-entry maps, the replay record of staff command mail, quarantine of a damaged record, the personal
- * data store, and damaged bytes never crash the decoder.
+ * data store, and damaged bytes never crash the decoder; the outbox
+ * indexes follow the notices (put, state changes, a forgotten
+ * recipient), are built when a store without them is opened, and the
+ * check names what disagrees.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -13,6 +16,7 @@
 
 #include <glib.h>
 #include <glib/gstdio.h>
+#include <lmdb.h>
 #include <string.h>
 
 #include "calendar.h"
@@ -437,6 +441,303 @@ static void test_readonly_and_modes(void **state)
 	assert_non_null(strstr(err.text, "open to others"));
 }
 
+/* ---- the outbox indexes */
+
+static struct outbox_item *notice(uint64_t number, int party, const char *to,
+				  const char *state)
+{
+	struct outbox_item *o = g_new0(struct outbox_item, 1);
+
+	o->case_number = number;
+	o->notice = g_strdup("stage1");
+	o->audience = g_strdup(party < 0 ? "staff" : "operator");
+	o->party = party;
+	o->to = g_strdup(to);
+	o->lang = g_strdup("ja");
+	o->state = g_strdup(state);
+	o->message_id = g_strdup_printf("n%" G_GUINT64_FORMAT "-%d@desk.example", number, party);
+	o->created = 1800000000;
+	return o;
+}
+
+static void set_state(struct outbox_item *o, const char *state)
+{
+	g_free(o->state);
+	o->state = g_strdup(state);
+}
+
+struct seen {
+	GString *text;
+	size_t n;
+};
+
+static int list_pending(const struct store_pending *p, void *ctx)
+{
+	struct seen *s = ctx;
+
+	g_string_append_printf(s->text, "%s%" G_GUINT64_FORMAT "%s%s", s->text->len ? " " : "",
+			       p->id, p->deferred ? "d" : "q", p->rendered ? "r" : "");
+	if (p->deferred)
+		g_string_append_printf(s->text, "@%" G_GINT64_FORMAT, p->next_try);
+	return 0;
+}
+
+static int list_notice(const struct outbox_item *o, void *ctx)
+{
+	struct seen *s = ctx;
+
+	g_string_append_printf(s->text, "%s%" G_GUINT64_FORMAT, s->text->len ? " " : "", o->id);
+	return 0;
+}
+
+static void say_problem(const char *text, void *ctx)
+{
+	struct seen *s = ctx;
+
+	s->n++;
+	g_string_append_printf(s->text, "%s\n", text);
+}
+
+/* "1q 3q": the pending index */
+static char *pending_of(struct store_txn *txn)
+{
+	struct seen s = { g_string_new(NULL), 0 };
+
+	assert_int_equal(store_outbox_pending_foreach(txn, list_pending, &s, NULL), TDK_OK);
+	return g_string_free(s.text, FALSE);
+}
+
+static char *case_notices(struct store_txn *txn, uint64_t number)
+{
+	struct seen s = { g_string_new(NULL), 0 };
+
+	assert_int_equal(store_outbox_case_foreach(txn, number, list_notice, &s, NULL), TDK_OK);
+	return g_string_free(s.text, FALSE);
+}
+
+static size_t sent_to(struct store_txn *txn, const char *to, int64_t since, uint64_t except)
+{
+	size_t n = 99;
+
+	assert_int_equal(store_outbox_sent_count(txn, to, since, except, &n, NULL), TDK_OK);
+	return n;
+}
+
+/* The problems store_outbox_index_verify finds ("" when none). */
+static char *index_problems(struct store_txn *txn, size_t *notices, size_t *pending)
+{
+	struct seen s = { g_string_new(NULL), 0 };
+
+	assert_int_equal(store_outbox_index_verify(txn, say_problem, &s, notices, pending,
+						   NULL), TDK_OK);
+	return g_string_free(s.text, FALSE);
+}
+
+#define assert_text(expr, want)                        \
+	do {                                           \
+		char *got_ = (expr);                   \
+		assert_string_equal(got_, want);       \
+		g_free(got_);                          \
+	} while (0)
+
+static void test_outbox_indexes(void **state)
+{
+	struct fixture *fx = *state;
+	struct store_txn *txn;
+	struct outbox_item *n1 = notice(1, 1, "Sec@Example.co.jp", OUTBOX_QUEUED);
+	struct outbox_item *n2 = notice(1, 2, "dev@example.org", OUTBOX_HELD);
+	struct outbox_item *n3 = notice(2, 1, "sec@example.co.jp", OUTBOX_QUEUED);
+	struct outbox_item *n4 = notice(0, -1, "desk@example.jp", OUTBOX_QUEUED);
+	const int64_t sent = 1800003600;
+	size_t notices = 0, pending = 0;
+
+	assert_int_equal(store_begin(fx->st, true, &txn, NULL), TDK_OK);
+	assert_int_equal(store_outbox_put(txn, n1, NULL), TDK_OK);
+	assert_int_equal(store_outbox_put(txn, n2, NULL), TDK_OK);
+	assert_int_equal(store_outbox_put(txn, n3, NULL), TDK_OK);
+	assert_int_equal(store_outbox_put(txn, n4, NULL), TDK_OK);
+	/* held waits for staff: not pending; the digest has no case */
+	assert_text(pending_of(txn), "1q 3q 4q");
+	assert_text(case_notices(txn, 1), "1 2");
+	assert_text(case_notices(txn, 2), "3");
+	assert_text(case_notices(txn, 0), "");
+	assert_text(case_notices(txn, 3), "");
+	assert_int_equal(sent_to(txn, "sec@example.co.jp", 0, 0), 0);
+
+	/* rendered, then deferred, then sent */
+	n1->recipient = g_strdup("Sec@Example.co.jp");
+	n1->rendered = g_bytes_new_static("From: desk\n\nhello", 17);
+	assert_int_equal(store_outbox_put(txn, n1, NULL), TDK_OK);
+	assert_text(pending_of(txn), "1qr 3q 4q");
+	set_state(n1, OUTBOX_DEFERRED);
+	n1->next_try = sent - 300;
+	assert_int_equal(store_outbox_put(txn, n1, NULL), TDK_OK);
+	assert_text(pending_of(txn), "1dr@1800003300 3q 4q");
+	set_state(n1, OUTBOX_SENT);
+	n1->sent = sent;
+	assert_int_equal(store_outbox_put(txn, n1, NULL), TDK_OK);
+	assert_text(pending_of(txn), "3q 4q");
+	/* the recipient compared without case; the window and the notice
+	 * being counted for */
+	assert_int_equal(sent_to(txn, "SEC@example.CO.JP", sent - 86400, 0), 1);
+	assert_int_equal(sent_to(txn, "sec@example.co.jp", sent, 0), 1);
+	assert_int_equal(sent_to(txn, "sec@example.co.jp", sent + 1, 0), 0);
+	assert_int_equal(sent_to(txn, "sec@example.co.jp", sent - 86400, 1), 0);
+	assert_int_equal(sent_to(txn, "sec@example.co", sent - 86400, 0), 0);
+	assert_int_equal(sent_to(txn, "sec@example.co.jp.x", sent - 86400, 0), 0);
+
+	/* released by staff: pending again; a second notice to the address */
+	set_state(n2, OUTBOX_QUEUED);
+	assert_int_equal(store_outbox_put(txn, n2, NULL), TDK_OK);
+	assert_text(pending_of(txn), "2q 3q 4q");
+	n3->recipient = g_strdup("sec@example.co.jp");
+	n3->sent = sent + 100;
+	set_state(n3, OUTBOX_SENT);
+	assert_int_equal(store_outbox_put(txn, n3, NULL), TDK_OK);
+	assert_int_equal(sent_to(txn, "sec@example.co.jp", sent, 0), 2);
+	assert_int_equal(sent_to(txn, "sec@example.co.jp", sent + 1, 0), 1);
+	/* a bounce keeps the sent time: it still counts */
+	set_state(n3, OUTBOX_BOUNCED);
+	assert_int_equal(store_outbox_put(txn, n3, NULL), TDK_OK);
+	assert_int_equal(sent_to(txn, "sec@example.co.jp", sent, 0), 2);
+
+	/* the recipient forgotten: its entry goes with it */
+	g_clear_pointer(&n1->recipient, g_free);
+	g_clear_pointer(&n1->rendered, g_bytes_unref);
+	assert_int_equal(store_outbox_replace_scrubbed(txn, n1, NULL), TDK_OK);
+	assert_int_equal(sent_to(txn, "sec@example.co.jp", 0, 0), 1);
+	assert_text(case_notices(txn, 1), "1 2");
+	assert_text(index_problems(txn, &notices, &pending), "");
+	assert_int_equal(notices, 4);
+	assert_int_equal(pending, 2);
+	assert_int_equal(store_commit(txn, NULL), TDK_OK);
+	outbox_item_free(n1);
+	outbox_item_free(n2);
+	outbox_item_free(n3);
+	outbox_item_free(n4);
+}
+
+/* Takes the outbox indexes away as an older todoke's store lacks them
+ * (drop: the databases too, else only one pending entry and the flag). */
+static void unindex(const char *dir, bool drop)
+{
+	static const char *const dbs[] = { "outbox_pending", "outbox_sent", "outbox_case" };
+	MDB_env *env;
+	MDB_txn *txn;
+	MDB_dbi dbi;
+	MDB_val flag = { 12, (void *)"outbox_index" };
+	uint8_t id[8] = { 0, 0, 0, 0, 0, 0, 0, 2 };
+	MDB_val k = { 8, id };
+	int rc;
+
+	assert_int_equal(mdb_env_create(&env), 0);
+	assert_int_equal(mdb_env_set_maxdbs(env, 20), 0);
+	assert_int_equal(mdb_env_open(env, dir, 0, 0600), 0);
+	assert_int_equal(mdb_txn_begin(env, NULL, 0, &txn), 0);
+	for (size_t i = 0; i < G_N_ELEMENTS(dbs); i++) {
+		assert_int_equal(mdb_dbi_open(txn, dbs[i], 0, &dbi), 0);
+		if (drop)
+			assert_int_equal(mdb_drop(txn, dbi, 1), 0);
+		else if (i == 0)
+			assert_int_equal(mdb_del(txn, dbi, &k, NULL), 0);
+	}
+	assert_int_equal(mdb_dbi_open(txn, "meta", 0, &dbi), 0);
+	rc = mdb_del(txn, dbi, &flag, NULL);
+	assert_true(rc == 0 || rc == MDB_NOTFOUND);
+	assert_int_equal(mdb_txn_commit(txn), 0);
+	mdb_env_close(env);
+}
+
+static void test_outbox_indexes_built_on_open(void **state)
+{
+	struct fixture *fx = *state;
+	struct store_txn *txn;
+	struct outbox_item *n1 = notice(7, 1, "sec@example.co.jp", OUTBOX_SENT);
+	struct outbox_item *n2 = notice(7, 1, "sec@example.co.jp", OUTBOX_QUEUED);
+	struct outbox_item *n3 = notice(8, 1, "ops@example.net", OUTBOX_DEFERRED);
+	size_t notices = 0, pending = 0;
+	tdk_err err;
+
+	n1->recipient = g_strdup("sec@example.co.jp");
+	n1->sent = 1800000000;
+	n3->next_try = 1800000900;
+	assert_int_equal(store_begin(fx->st, true, &txn, NULL), TDK_OK);
+	assert_int_equal(store_outbox_put(txn, n1, NULL), TDK_OK);
+	assert_int_equal(store_outbox_put(txn, n2, NULL), TDK_OK);
+	assert_int_equal(store_outbox_put(txn, n3, NULL), TDK_OK);
+	assert_int_equal(store_commit(txn, NULL), TDK_OK);
+	store_close(fx->st);
+	fx->st = NULL;
+
+	/* the flag gone and an entry lost: check says so */
+	unindex(fx->dir, false);
+	assert_int_equal(store_open(fx->dir, 0, STORE_READONLY, &fx->st, NULL), TDK_OK);
+	assert_int_equal(store_begin(fx->st, false, &txn, NULL), TDK_OK);
+	assert_text(index_problems(txn, &notices, &pending),
+		    "the outbox's indexes were never built: start todoke-processor once "
+		    "to build them\n"
+		    "notice 2 is queued but not in the outbox's pending index: it is "
+		    "never delivered\n");
+	assert_int_equal(notices, 3);
+	assert_int_equal(pending, 1);
+	store_abort(txn);
+	store_close(fx->st);
+	fx->st = NULL;
+
+	/* a store without the indexes: read-only, it is refused as older */
+	unindex(fx->dir, true);
+	assert_int_equal(store_open(fx->dir, 0, STORE_READONLY, &fx->st, &err), TDK_ESTATE);
+	assert_non_null(strstr(err.text, "older todoke"));
+	/* opened for writing, it gets them */
+	assert_int_equal(store_open(fx->dir, 0, 0, &fx->st, NULL), TDK_OK);
+	assert_int_equal(store_begin(fx->st, false, &txn, NULL), TDK_OK);
+	assert_text(pending_of(txn), "2q 3d@1800000900");
+	assert_text(case_notices(txn, 7), "1 2");
+	assert_text(case_notices(txn, 8), "3");
+	assert_int_equal(sent_to(txn, "Sec@example.co.jp", 1800000000, 0), 1);
+	assert_text(index_problems(txn, &notices, &pending), "");
+	assert_int_equal(notices, 3);
+	assert_int_equal(pending, 2);
+	store_abort(txn);
+	outbox_item_free(n1);
+	outbox_item_free(n2);
+	outbox_item_free(n3);
+}
+
+/* A stale entry and an entry of a notice that is gone are named. */
+static void test_outbox_index_strays(void **state)
+{
+	struct fixture *fx = *state;
+	struct store_txn *txn;
+	struct outbox_item *n1 = notice(5, 1, "sec@example.co.jp", OUTBOX_QUEUED);
+	MDB_env *env;
+	MDB_txn *mtxn;
+	MDB_dbi dbi;
+	uint8_t key[16] = { 0, 0, 0, 0, 0, 0, 0, 9, 0, 0, 0, 0, 0, 0, 0, 42 };
+	MDB_val k = { 16, key }, v = { 0, (void *)"" };
+
+	assert_int_equal(store_begin(fx->st, true, &txn, NULL), TDK_OK);
+	assert_int_equal(store_outbox_put(txn, n1, NULL), TDK_OK);
+	assert_int_equal(store_commit(txn, NULL), TDK_OK);
+	store_close(fx->st);
+	fx->st = NULL;
+	assert_int_equal(mdb_env_create(&env), 0);
+	assert_int_equal(mdb_env_set_maxdbs(env, 20), 0);
+	assert_int_equal(mdb_env_open(env, fx->dir, 0, 0600), 0);
+	assert_int_equal(mdb_txn_begin(env, NULL, 0, &mtxn), 0);
+	assert_int_equal(mdb_dbi_open(mtxn, "outbox_case", 0, &dbi), 0);
+	assert_int_equal(mdb_put(mtxn, dbi, &k, &v, 0), 0);
+	assert_int_equal(mdb_txn_commit(mtxn), 0);
+	mdb_env_close(env);
+	assert_int_equal(store_open(fx->dir, 0, STORE_READONLY, &fx->st, NULL), TDK_OK);
+	assert_int_equal(store_begin(fx->st, false, &txn, NULL), TDK_OK);
+	assert_text(index_problems(txn, NULL, NULL),
+		    "the outbox's case index has an entry for notice 42 that does not "
+		    "exist or does not decode\n");
+	store_abort(txn);
+	outbox_item_free(n1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -449,6 +750,10 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_damaged_record_is_quarantined, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_personal_data, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_readonly_and_modes, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_outbox_indexes, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_outbox_indexes_built_on_open, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_outbox_index_strays, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

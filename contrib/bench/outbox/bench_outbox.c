@@ -5,6 +5,7 @@
  *
  *   bench_outbox -c CONF [-o NAME=VALUE]... [-n N] [-s SLICES] -k FPR -w DIR sign
  *   bench_outbox -c CONF [-o NAME=VALUE]... -w DIR -d SINKDIR deliver|sendmail
+ *   bench_outbox -c CONF [-o NAME=VALUE]... -w DIR [-H HISTORY] [-n N] pass
  *
  * sign: N stage-2 notices (the operator template, with its attachment)
  * rendered, signed and built through engine_render_notice() (as delivery
@@ -20,6 +21,14 @@
  * sendmail: the same messages, each through outbound.sendmail with the
  * same argument vector, by a plain fork and exec. Both time from the
  * first hand-over until SINKDIR holds every message.
+ *
+ * pass: a store whose outbox holds HISTORY notices sent before (to 5,000
+ * recipients of 5,000 cases over 30 days, each keeping DIR/1.eml as its
+ * message), then N (at most 20, the daily cap) queued notices to the
+ * bench case's operator: engine_deliver() renders, signs and hands them
+ * over (outbound.sendmail, a cat to /dev/null in the run script), counting each
+ * recipient's cap and threading each; then one more pass with nothing
+ * due. What the size of the outbox costs a delivery pass.
  *
  * Prints one line per row: name, count, seconds, per second.
  */
@@ -406,16 +415,103 @@ static int cmd_deliver(struct engine *eng, const struct tdk_config *cfg, const c
 	return 0;
 }
 
+/* HISTORY sent notices of other cases, in commits of 10,000. */
+static void fill_history(struct engine *eng, const char *dir, int history, int64_t now)
+{
+	g_autofree char *path = g_strdup_printf("%s/1.eml", dir);
+	struct store_txn *txn = NULL;
+	GBytes *message;
+	char *data;
+	gsize len;
+	tdk_err err;
+
+	if (!g_file_get_contents(path, &data, &len, NULL))
+		die("cannot read %s (run sign first)", path);
+	message = g_bytes_new_take(data, len);
+	for (int i = 0; i < history; i++) {
+		struct outbox_item *o = bench_item(0);
+
+		if (txn == NULL && store_begin(eng->store, true, &txn, &err) != TDK_OK)
+			die("store: %s", err.text);
+		o->case_number = 2 + (uint64_t)(i % 5000);
+		g_free(o->to);
+		o->to = g_strdup_printf("operator%d@example.jp", i % 5000);
+		o->recipient = g_strdup(o->to);
+		g_free(o->state);
+		o->state = g_strdup(OUTBOX_SENT);
+		o->sent = now - (int64_t)(i % 60) * 12 * 3600 - 60;
+		o->rendered = g_bytes_ref(message);
+		g_free(o->message_id);
+		o->message_id = g_strdup_printf("todoke.history.n%d@localhost", i + 1);
+		if (store_outbox_put(txn, o, &err) != TDK_OK)
+			die("store: %s", err.text);
+		outbox_item_free(o);
+		if ((i + 1) % 10000 == 0 || i + 1 == history) {
+			if (store_commit(txn, &err) != TDK_OK)
+				die("store: %s", err.text);
+			txn = NULL;
+		}
+	}
+	g_bytes_unref(message);
+}
+
+static int cmd_pass(struct engine *eng, const char *dir, int history, int n)
+{
+	const int64_t now = 1803862800;
+	struct case_rec *c = bench_case(NULL);
+	struct store_txn *txn = NULL;
+	struct engine_stats stats = { 0 };
+	double t0, fill, cpu0, send, idle;
+	tdk_err err;
+
+	if (n > 20)
+		n = 20;
+	t0 = now_s();
+	fill_history(eng, dir, history, now);
+	fill = now_s() - t0;
+	if (store_begin(eng->store, true, &txn, &err) != TDK_OK ||
+	    store_case_put(txn, c, eng->cal, &err) != TDK_OK)
+		die("store: %s", err.text);
+	for (int i = 0; i < n; i++) {
+		struct outbox_item *o = bench_item(0);
+
+		g_free(o->message_id);
+		o->message_id = g_strdup_printf("todoke.IPA-00000001.p%d@localhost", i + 1);
+		if (store_outbox_put(txn, o, &err) != TDK_OK)
+			die("store: %s", err.text);
+		outbox_item_free(o);
+	}
+	if (store_commit(txn, &err) != TDK_OK)
+		die("store: %s", err.text);
+	case_free(c);
+	cpu0 = cpu_self_s();
+	t0 = now_s();
+	if (engine_deliver(eng, now, (size_t)n, &stats, &err) != TDK_OK)
+		die("deliver: %s", err.text);
+	send = now_s() - t0;
+	if (stats.sent != (size_t)n)
+		die("%zu of %d notices were sent", stats.sent, n);
+	printf("%-36s %6d %9.3f %9.2f  (%.1f ms a notice, self %.1f ms; %d sent before, "
+	       "stored in %.1f s)\n", "pass: render, sign, hand over", n, send, n / send,
+	       1000 * send / n, 1000 * (cpu_self_s() - cpu0) / n, history, fill);
+	t0 = now_s();
+	if (engine_deliver(eng, now + 60, (size_t)n, &stats, &err) != TDK_OK)
+		die("deliver: %s", err.text);
+	idle = now_s() - t0;
+	printf("%-36s %6d %9.4f  (%.2f ms)\n", "pass: nothing due", 0, idle, 1000 * idle);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	const char *conf = NULL, *key = NULL, *dir = NULL, *sink = NULL;
 	GPtrArray *overrides = g_ptr_array_new();
 	const struct tdk_config *cfg = NULL;
 	struct engine *eng = NULL;
-	int n = 1000, slices = 10, opt, rc;
+	int n = 1000, slices = 10, history = 20000, opt, rc;
 	tdk_err err;
 
-	while ((opt = getopt(argc, argv, "c:o:n:s:k:w:d:")) != -1) {
+	while ((opt = getopt(argc, argv, "c:o:n:s:k:w:d:H:")) != -1) {
 		switch (opt) {
 		case 'c': conf = optarg; break;
 		case 'o': g_ptr_array_add(overrides, optarg); break;
@@ -424,10 +520,12 @@ int main(int argc, char **argv)
 		case 'k': key = optarg; break;
 		case 'w': dir = optarg; break;
 		case 'd': sink = optarg; break;
+		case 'H': history = atoi(optarg); break;
 		default: die("%s", "usage: see the comment at the top of bench_outbox.c");
 		}
 	}
 	if (optind != argc - 1 || conf == NULL || dir == NULL || n < 1 || slices < 1 ||
+	    history < 0 ||
 	    slices > n)
 		die("%s", "usage: see the comment at the top of bench_outbox.c");
 	g_mime_init();
@@ -445,6 +543,8 @@ int main(int argc, char **argv)
 		if (sink == NULL)
 			die("%s", "deliver and sendmail need -d SINKDIR");
 		rc = cmd_deliver(eng, cfg, dir, sink, strcmp(argv[optind], "deliver") == 0);
+	} else if (strcmp(argv[optind], "pass") == 0) {
+		rc = cmd_pass(eng, dir, history, n);
 	} else {
 		die("unknown mode %s", argv[optind]);
 	}
