@@ -93,6 +93,62 @@ static int write_zeros(int fd, const char *zeros, size_t off, size_t len)
 	return 0;
 }
 
+/* LMDB's leaf node (lmdb 0.9, mdb.c, little-endian): data size in two
+ * halves, flags, key size, then the key and the data; for F_BIGDATA the
+ * data is the number of the first page of its overflow run. */
+#define PAGE_HEADER_SIZE 16
+#define NODE_HEADER_SIZE 8
+#define F_BIGDATA 0x01
+
+/*
+ * The pages of an overflow run hold one value from the start of the first
+ * page's content; the rest of its last page is unused and may hold bytes
+ * of what the memory held before. Zeros that tail for every big value of
+ * the leaf page p (its bytes in page).
+ */
+static int zero_overflow_tails(int fd, const char *zeros, size_t psize,
+			       const uint8_t *page, size_t *tails)
+{
+	uint16_t lower, n;
+
+	memcpy(&lower, page + 12, sizeof lower);
+	if (lower < PAGE_HEADER_SIZE || lower > psize)
+		return 0;
+	n = (uint16_t)((lower - PAGE_HEADER_SIZE) / 2);
+	for (uint16_t i = 0; i < n; i++) {
+		uint16_t off, lo, hi, flags, ksize;
+		uint64_t ovpg;
+		size_t size, used, run;
+		struct page_header h;
+		int rc;
+
+		memcpy(&off, page + PAGE_HEADER_SIZE + 2 * i, sizeof off);
+		if (off < lower || (size_t)off + NODE_HEADER_SIZE > psize)
+			continue;
+		memcpy(&lo, page + off, 2);
+		memcpy(&hi, page + off + 2, 2);
+		memcpy(&flags, page + off + 4, 2);
+		memcpy(&ksize, page + off + 6, 2);
+		if (!(flags & F_BIGDATA) ||
+		    (size_t)off + NODE_HEADER_SIZE + ksize + sizeof ovpg > psize)
+			continue;
+		memcpy(&ovpg, page + off + NODE_HEADER_SIZE + ksize, sizeof ovpg);
+		size = (size_t)lo | ((size_t)hi << 16);
+		if ((rc = read_header(fd, psize, ovpg, &h)) != 0)
+			return rc;
+		if (h.pgno != ovpg || !(h.flags & P_OVERFLOW) || h.u.pages == 0)
+			continue;
+		run = (size_t)h.u.pages * psize;
+		used = PAGE_HEADER_SIZE + size;
+		if (used >= run || run - used >= psize)
+			continue;
+		if ((rc = write_zeros(fd, zeros, ovpg * psize + used, run - used)) != 0)
+			return rc;
+		(*tails)++;
+	}
+	return 0;
+}
+
 /* The oldest snapshot a reader holds (mdb_reader_list's third column). */
 static int oldest_reader(const char *line, void *ctx)
 {
@@ -172,7 +228,7 @@ int scrub_free_pages(MDB_env *env, size_t *pages)
 	MDB_envinfo info;
 	MDB_txn *writer = NULL;
 	size_t psize = page_size(env), n_pages, n_free = 0, n_gaps = 0;
-	uint8_t *free = NULL;
+	uint8_t *free = NULL, *page = NULL;
 	char *zeros = NULL;
 	int fd, dead, rc;
 
@@ -194,6 +250,7 @@ int scrub_free_pages(MDB_env *env, size_t *pages)
 	n_pages = info.me_last_pgno + 1;
 	free = g_malloc0(n_pages);
 	zeros = g_malloc0(psize);
+	page = g_malloc(psize);
 	rc = reusable_pages(env, info.me_last_txnid, free, n_pages, &n_free);
 	for (size_t p = META_PAGES; rc == 0 && p < n_pages; p++) {
 		struct page_header h;
@@ -217,12 +274,21 @@ int scrub_free_pages(MDB_env *env, size_t *pages)
 					 (size_t)(h.u.pb.upper - h.u.pb.lower));
 			n_gaps++;
 		}
+		if (rc == 0 && (h.flags & P_LEAF) != 0 && (h.flags & P_LEAF2) == 0) {
+			ssize_t got = pread(fd, page, psize, (off_t)(p * psize));
+
+			if (got == (ssize_t)psize)
+				rc = zero_overflow_tails(fd, zeros, psize, page, &n_gaps);
+			else
+				rc = got < 0 ? errno : EIO;
+		}
 	}
 	if (rc == 0 && fdatasync(fd) != 0)
 		rc = errno;
 	mdb_txn_abort(writer);
 	g_free(free);
 	g_free(zeros);
+	g_free(page);
 	if (rc == 0 && pages != NULL)
 		*pages = n_free + n_gaps;
 	return rc;

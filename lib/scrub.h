@@ -12,8 +12,9 @@
  *     deleted or replaced (cheap; it narrows the window until the next
  *     scrub_free_pages());
  *   - scrub_free_pages() holds the environment's write lock and overwrites
- *     with zeros, in the file, every free page no reader can reach and the
- *     unused middle of every branch and leaf page, then syncs. It reads
+ *     with zeros, in the file, every free page no reader can reach, the
+ *     unused middle of every branch and leaf page and the unused tail of
+ *     every overflow run (after the big value it holds), then syncs. It reads
  *     LMDB's page header (lmdb 0.9 layout), writes only bytes LMDB does
  *     not use, and works while other processes have the environment open;
  *     a page an open read transaction may still see is left for the next

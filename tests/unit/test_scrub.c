@@ -4,7 +4,8 @@
  * big, on overflow pages) is found in data.mdb before scrub_free_pages()
  * and not after, while every other record reads back unchanged; a read
  * transaction open during the scrub keeps what it sees until the next
- * one; scrub_del() of a missing key is fine.
+ * one; scrub_del() of a missing key is fine; the unused tail of an
+ * overflow run is zeroed.
  */
 #define _GNU_SOURCE /* memmem */
 #include <setjmp.h>
@@ -213,12 +214,41 @@ static void test_scrub_del(void **state)
 	assert_int_equal(in_file(fx, "kept value 002"), 1);
 }
 
+/* A big value shrunk in place (in the transaction that wrote it, LMDB
+ * rewrites its overflow pages): the old value's end stays in the unused
+ * tail of the run until the scrub, which leaves the new value whole. */
+static void test_overflow_tail_is_zeroed(void **state)
+{
+	struct fixture *fx = *state;
+	char *big = marked("TAILSECRET-", 7000), *small = marked("kept-", 4500);
+	MDB_txn *txn;
+	MDB_val k = { 3, (void *)"big" }, v;
+
+	assert_int_equal(mdb_txn_begin(fx->env, NULL, 0, &txn), 0);
+	v = (MDB_val){ 7000, big };
+	assert_int_equal(mdb_put(txn, fx->dbi, &k, &v, 0), 0);
+	v = (MDB_val){ 4500, small };
+	assert_int_equal(mdb_put(txn, fx->dbi, &k, &v, 0), 0);
+	assert_int_equal(mdb_txn_commit(txn), 0);
+	assert_true(in_file(fx, "TAILSECRET-") > 0);
+	assert_int_equal(scrub_free_pages(fx->env, NULL), 0);
+	assert_int_equal(in_file(fx, "TAILSECRET-"), 0);
+	assert_int_equal(mdb_txn_begin(fx->env, NULL, MDB_RDONLY, &txn), 0);
+	assert_int_equal(mdb_get(txn, fx->dbi, &k, &v), 0);
+	assert_int_equal(v.mv_size, 4500);
+	assert_memory_equal(v.mv_data, small, 4500);
+	mdb_txn_abort(txn);
+	g_free(big);
+	g_free(small);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_deleted_bytes_are_gone, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_open_reader_keeps_its_pages, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_scrub_del, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_overflow_tail_is_zeroed, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
