@@ -427,7 +427,8 @@ static bool decode_v2(const uint8_t *data, size_t len, struct case_rec *c)
 int case_decode(const void *data, size_t len, uint64_t number,
 		struct case_rec **out, tdk_err *err)
 {
-	const uint8_t *p = data;
+	const uint8_t *p = data, *body;
+	size_t body_len;
 	struct case_rec *c;
 	bool ok;
 
@@ -437,7 +438,8 @@ int case_decode(const void *data, size_t len, uint64_t number,
 	c = case_new(number);
 	c->contact_party = 0; /* stored + 1: absent means none */
 	if (p[0] == CASE_FORMAT)
-		ok = decode_v2(p + 1, len - 1, c);
+		ok = rbin_body(data, len, &body, &body_len) &&
+		     decode_v2(body, body_len, c);
 	else if (p[0] == GVARIANT_FORMAT)
 		ok = decode_v1(data, len, c);
 	else
@@ -477,12 +479,14 @@ int case_event_encode(const struct case_event *e, GBytes **out, tdk_err *err)
 int case_event_decode(const void *data, size_t len, struct case_event *out,
 		      tdk_err *err)
 {
-	const uint8_t *p = data;
+	const uint8_t *p = data, *body;
+	size_t body_len;
 	bool ok;
 
 	memset(out, 0, sizeof *out);
 	if (len >= 1 && p[0] == EVENT_FORMAT) {
-		ok = rbin_read(p + 1, len - 1, event_fields, REC_FIELDS(event_fields),
+		ok = rbin_body(data, len, &body, &body_len) &&
+		     rbin_read(body, body_len, event_fields, REC_FIELDS(event_fields),
 			       out, NULL, NULL, 0);
 	} else {
 		GVariant *dict;

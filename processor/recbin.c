@@ -12,19 +12,23 @@
 #define CFIELD(obj, f, type) ((type const *)((const char *)(obj) + (f)->offset))
 #define KEY_MAX 255
 #define INITIAL_SIZE 2048
+#define BODY_LENGTH 4 /* after the version byte */
 
 /* ------------------------------------------------------------ writing */
 
 GByteArray *rbin_begin(uint8_t version)
 {
+	static const uint8_t no_length[BODY_LENGTH] = { 0 };
 	GByteArray *b = g_byte_array_sized_new(INITIAL_SIZE);
 
 	g_byte_array_append(b, &version, 1);
+	g_byte_array_append(b, no_length, BODY_LENGTH);
 	return b;
 }
 
 GBytes *rbin_end(GByteArray *b)
 {
+	rbin_close(b, 1);
 	return g_byte_array_free_to_bytes(b);
 }
 
@@ -149,6 +153,18 @@ void rbin_close(GByteArray *b, size_t mark)
 }
 
 /* ------------------------------------------------------------ reading */
+
+bool rbin_body(const void *data, size_t len, const uint8_t **body,
+	       size_t *body_len)
+{
+	const uint8_t *p = data;
+
+	if (len < 1 + BODY_LENGTH || get_be32(p + 1) != len - 1 - BODY_LENGTH)
+		return false;
+	*body = p + 1 + BODY_LENGTH;
+	*body_len = len - 1 - BODY_LENGTH;
+	return true;
+}
 
 /* The entry at *pos of data[0..len): 1 with its key and value, 0 at the
  * end, -1 if it is cut short or of an unknown type. */

@@ -8,7 +8,8 @@
  * counts, and damaged or hostile bytes are refused (false / -1), never
  * read past their end.
  *
- * A record is its version byte followed by a body. A body is a sequence
+ * A record is its version byte, the length of its body (4) and the body,
+ * so that a record cut short is always refused. A body is a sequence
  * of entries: key length (1 byte, 1..255), the key, a type byte, then
  * the value, integers big-endian:
  *   'x' int64 (8)   't' uint64 (8)   'i' int32 (4)   'b' bool (1: 0 or 1)
@@ -64,6 +65,11 @@ size_t rbin_open_item(GByteArray *b);
 void rbin_close(GByteArray *b, size_t mark);
 
 /* ------------------------------------------------------------ reading */
+
+/* The body of the record data[0..len) after its version byte; false if
+ * the record is shorter or longer than its length says. */
+bool rbin_body(const void *data, size_t len, const uint8_t **body,
+	       size_t *body_len);
 
 /*
  * Fills obj (zeroed by the caller) from the body data[0..len): the fields
