@@ -32,6 +32,15 @@ GBytes *rbin_end(GByteArray *b)
 	return g_byte_array_free_to_bytes(b);
 }
 
+GBytes *rbin_pack(uint8_t version, const struct rec_field *fields, size_t n,
+		  const void *obj)
+{
+	GByteArray *b = rbin_begin(version);
+
+	rbin_put_fields(b, fields, n, obj);
+	return rbin_end(b);
+}
+
 static void put_key(GByteArray *b, const char *key, int type)
 {
 	size_t n = strlen(key);
@@ -306,6 +315,17 @@ bool rbin_read(const uint8_t *data, size_t len, const struct rec_field *fields,
 	if (seen != seen_small)
 		g_free(seen);
 	return ok && rc == 0;
+}
+
+bool rbin_unpack(const void *data, size_t len, uint8_t version,
+		 const struct rec_field *fields, size_t n, void *obj)
+{
+	const uint8_t *body;
+	size_t body_len;
+
+	return len >= 1 && *(const uint8_t *)data == version &&
+	       rbin_body(data, len, &body, &body_len) &&
+	       rbin_read(body, body_len, fields, n, obj, NULL, NULL, 0);
 }
 
 int rbin_list_next(const struct rbin_value *list, size_t *pos,

@@ -52,6 +52,10 @@ GByteArray *rbin_begin(uint8_t version);
 /* The buffer as the stored record (frees b). */
 GBytes *rbin_end(GByteArray *b);
 
+/* The record of version holding obj's fields: rbin_begin, rbin_put_fields,
+ * rbin_end. */
+GBytes *rbin_pack(uint8_t version, const struct rec_field *fields, size_t n,
+		  const void *obj);
 /* Every present field of obj, as rec_build does for the GVariant form. */
 void rbin_put_fields(GByteArray *b, const struct rec_field *fields, size_t n,
 		     const void *obj);
@@ -81,6 +85,11 @@ bool rbin_body(const void *data, size_t len, const uint8_t **body,
 bool rbin_read(const uint8_t *data, size_t len, const struct rec_field *fields,
 	       size_t n, void *obj, const char *const *extra_keys,
 	       struct rbin_value *extra, size_t n_extra);
+
+/* Fills obj (zeroed by the caller) from a record of version: false if it
+ * is of another version or rbin_body or rbin_read refuse it. */
+bool rbin_unpack(const void *data, size_t len, uint8_t version,
+		 const struct rec_field *fields, size_t n, void *obj);
 
 /* Walks the bodies of a list value: *pos starts at 0; 1 and the next body
  * in *item, 0 at the end, -1 if the list is malformed. */

@@ -1,13 +1,14 @@
 /*
- * fuzz_case_record.c - libFuzzer harness for the case and event record
- * decoders (both formats): any bytes must decode or be refused, never
- * crash; a case that decodes is written again as it is read, and read
- * back to the same bytes.
+ * fuzz_case_record.c - libFuzzer harness for the case store's record
+ * decoders (case, event, notice intent, staff notice; both formats): any
+ * bytes must decode or be refused, never crash; a case that decodes is
+ * written again as it is read, and read back to the same bytes.
  */
 #include <stdint.h>
 #include <stdlib.h>
 
 #include "case.h"
+#include "outbox.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -32,6 +33,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct case_rec *c = NULL;
 	struct case_event e;
+	struct outbox_item *o = NULL;
+	struct attention_item *a = NULL;
 
 	if (case_decode(data, size, 7, &c, NULL) == TDK_OK) {
 		case_again(c);
@@ -39,5 +42,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	if (case_event_decode(data, size, &e, NULL) == TDK_OK)
 		case_event_clear(&e);
+	if (outbox_item_decode(data, size, 7, &o, NULL) == TDK_OK)
+		outbox_item_free(o);
+	if (attention_item_decode(data, size, 7, &a, NULL) == TDK_OK)
+		attention_item_free(a);
 	return 0;
 }

@@ -3,6 +3,7 @@
  * recbin.h) round-trips every field and is what is written; format 1
  * (GVariant) records of existing stores still read; malformed, mistyped
  * or out-of-range records are refused as corrupt, unknown keys skipped.
+ * Notice intents and staff notices: both formats read, format 2 written.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -14,6 +15,7 @@
 #include <string.h>
 
 #include "case.h"
+#include "outbox.h"
 #include "recbin.h"
 #include "record.h"
 
@@ -268,6 +270,76 @@ static void test_event_round_trips(void **state)
 	g_bytes_unref(b);
 }
 
+static void test_outbox_formats(void **state)
+{
+	struct outbox_item o = { .case_number = 3, .notice = "stage1", .party = -1,
+				 .state = "queued", .to = "a@b", .created = 100 };
+	struct attention_item a = { .case_number = 3, .kind = "unknown-case",
+				    .text = "見て", .created = 5 };
+	struct outbox_item *ob = NULL;
+	struct attention_item *ab = NULL;
+	GVariantBuilder d;
+	GBytes *b;
+
+	(void)state;
+	o.rendered = g_bytes_new_static("a\0b", 3);
+	assert_int_equal(outbox_item_encode(&o, &b), TDK_OK);
+	assert_int_equal(((const uint8_t *)g_bytes_get_data(b, NULL))[0], 2);
+	assert_int_equal(outbox_item_decode(g_bytes_get_data(b, NULL), g_bytes_get_size(b),
+					    8, &ob, NULL), TDK_OK);
+	assert_true(ob->id == 8 && ob->case_number == 3);
+	assert_int_equal(ob->party, -1);
+	assert_string_equal(ob->notice, "stage1");
+	assert_string_equal(ob->to, "a@b");
+	assert_true(g_bytes_equal(ob->rendered, o.rendered));
+	outbox_item_free(ob);
+	g_bytes_unref(b);
+	g_bytes_unref(o.rendered);
+
+	assert_int_equal(attention_item_encode(&a, &b), TDK_OK);
+	assert_int_equal(attention_item_decode(g_bytes_get_data(b, NULL), g_bytes_get_size(b),
+					       9, &ab, NULL), TDK_OK);
+	assert_string_equal(ab->text, "見て");
+	assert_true(ab->created == 5 && ab->cleared == 0);
+	attention_item_free(ab);
+	g_bytes_unref(b);
+
+	/* format 1 */
+	g_variant_builder_init(&d, G_VARIANT_TYPE_VARDICT);
+	g_variant_builder_add(&d, "{sv}", "case", g_variant_new_uint64(4));
+	g_variant_builder_add(&d, "{sv}", "notice", g_variant_new_bytestring("stage2"));
+	g_variant_builder_add(&d, "{sv}", "state", g_variant_new_bytestring("sent"));
+	g_variant_builder_add(&d, "{sv}", "party1", g_variant_new_int32(2));
+	b = format1(g_variant_builder_end(&d));
+	assert_int_equal(outbox_item_decode(g_bytes_get_data(b, NULL), g_bytes_get_size(b),
+					    1, &ob, NULL), TDK_OK);
+	assert_true(ob->case_number == 4);
+	assert_int_equal(ob->party, 1);
+	assert_string_equal(ob->state, "sent");
+	outbox_item_free(ob);
+	g_bytes_unref(b);
+	g_variant_builder_init(&d, G_VARIANT_TYPE_VARDICT);
+	g_variant_builder_add(&d, "{sv}", "kind", g_variant_new_bytestring("k"));
+	g_variant_builder_add(&d, "{sv}", "created", g_variant_new_int64(6));
+	b = format1(g_variant_builder_end(&d));
+	assert_int_equal(attention_item_decode(g_bytes_get_data(b, NULL), g_bytes_get_size(b),
+					       2, &ab, NULL), TDK_OK);
+	assert_string_equal(ab->kind, "k");
+	assert_true(ab->created == 6);
+	attention_item_free(ab);
+	g_bytes_unref(b);
+
+	/* refused: no state; a format of neither kind */
+	o.state = NULL;
+	o.rendered = NULL;
+	assert_int_equal(outbox_item_encode(&o, &b), TDK_OK);
+	assert_int_equal(outbox_item_decode(g_bytes_get_data(b, NULL), g_bytes_get_size(b),
+					    1, &ob, NULL), TDK_ECORRUPT);
+	g_bytes_unref(b);
+	assert_int_equal(attention_item_decode((const uint8_t[]){ 3, 0 }, 2, 1, &ab, NULL),
+			 TDK_ECORRUPT);
+}
+
 /* A format 2 case record: state, the given extra entries, then a clock. */
 static int decode_with(void (*extra)(GByteArray *), struct case_rec **out)
 {
@@ -416,6 +488,7 @@ int main(void)
 		cmocka_unit_test(test_format1_case_is_read),
 		cmocka_unit_test(test_format1_event_is_read),
 		cmocka_unit_test(test_event_round_trips),
+		cmocka_unit_test(test_outbox_formats),
 		cmocka_unit_test(test_format2_refusals),
 		cmocka_unit_test(test_damage_never_crashes),
 	};
