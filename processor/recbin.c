@@ -41,45 +41,41 @@ GBytes *rbin_pack(uint8_t version, const struct rec_field *fields, size_t n,
 	return rbin_end(b);
 }
 
-static void put_key(GByteArray *b, const char *key, int type)
+/* Adds the entry's key and type and room for its value: where the value
+ * goes. One growth of the buffer per entry. */
+static uint8_t *put_key(GByteArray *b, const char *key, int type, size_t value_len)
 {
-	size_t n = strlen(key);
-	uint8_t head[1 + KEY_MAX + 1];
+	size_t n = strlen(key), at = b->len;
+	uint8_t *p;
 
-	g_assert(n >= 1 && n <= KEY_MAX);
-	head[0] = (uint8_t)n;
-	memcpy(head + 1, key, n);
-	head[1 + n] = (uint8_t)type;
-	g_byte_array_append(b, head, (guint)(n + 2));
+	g_assert(n >= 1 && n <= KEY_MAX && value_len <= G_MAXUINT - 2 - n - at);
+	g_byte_array_set_size(b, (guint)(at + n + 2 + value_len));
+	p = b->data + at;
+	p[0] = (uint8_t)n;
+	memcpy(p + 1, key, n);
+	p[1 + n] = (uint8_t)type;
+	return p + n + 2;
 }
 
 static void put_u64(GByteArray *b, const char *key, int type, uint64_t v)
 {
-	uint8_t p[8];
-
-	put_key(b, key, type);
-	put_be64(p, v);
-	g_byte_array_append(b, p, 8);
+	put_be64(put_key(b, key, type, 8), v);
 }
 
 void rbin_put_i32(GByteArray *b, const char *key, int32_t v)
 {
-	uint8_t p[4];
-
-	put_key(b, key, RBIN_I32);
-	put_be32(p, (uint32_t)v);
-	g_byte_array_append(b, p, 4);
+	put_be32(put_key(b, key, RBIN_I32, 4), (uint32_t)v);
 }
 
 void rbin_put_bytes(GByteArray *b, const char *key, const void *data, size_t len)
 {
-	uint8_t p[4];
+	uint8_t *p;
 
 	g_assert(len <= UINT32_MAX);
-	put_key(b, key, RBIN_BYTES);
+	p = put_key(b, key, RBIN_BYTES, 4 + len);
 	put_be32(p, (uint32_t)len);
-	g_byte_array_append(b, p, 4);
-	g_byte_array_append(b, data, (guint)len);
+	if (len > 0)
+		memcpy(p + 4, data, len);
 }
 
 void rbin_put_fields(GByteArray *b, const struct rec_field *fields, size_t n,
@@ -104,12 +100,8 @@ void rbin_put_fields(GByteArray *b, const struct rec_field *fields, size_t n,
 				rbin_put_i32(b, f->key, *CFIELD(obj, f, int));
 			break;
 		case REC_BOOL:
-			if (*CFIELD(obj, f, bool)) {
-				uint8_t one = 1;
-
-				put_key(b, f->key, RBIN_BOOL);
-				g_byte_array_append(b, &one, 1);
-			}
+			if (*CFIELD(obj, f, bool))
+				*put_key(b, f->key, RBIN_BOOL, 1) = 1;
 			break;
 		case REC_STR: {
 			const char *s = *CFIELD(obj, f, char *);
@@ -144,8 +136,12 @@ static size_t open_length(GByteArray *b)
 
 size_t rbin_open_list(GByteArray *b, const char *key)
 {
-	put_key(b, key, RBIN_LIST);
-	return open_length(b);
+	size_t mark;
+
+	put_key(b, key, RBIN_LIST, 4);
+	mark = b->len - 4;
+	put_be32(b->data + mark, 0);
+	return mark;
 }
 
 size_t rbin_open_item(GByteArray *b)
@@ -264,7 +260,8 @@ static bool read_field(const struct rec_field *f, const struct rbin_value *v,
 
 static bool key_is(const char *name, const char *key, size_t key_len)
 {
-	return strlen(name) == key_len && memcmp(name, key, key_len) == 0;
+	return name[0] == key[0] && strlen(name) == key_len &&
+	       memcmp(name, key, key_len) == 0;
 }
 
 /* The index of the field named key: fields are written in table order,
@@ -272,12 +269,11 @@ static bool key_is(const char *name, const char *key, size_t key_len)
 static ssize_t find_field(const struct rec_field *fields, size_t n,
 			  const char *key, size_t key_len, size_t hint)
 {
-	for (size_t j = 0; j < n; j++) {
-		size_t i = (hint + j) % n;
+	size_t i = hint < n ? hint : 0;
 
+	for (size_t j = 0; j < n; j++, i = i + 1 < n ? i + 1 : 0)
 		if (key_is(fields[i].key, key, key_len))
 			return (ssize_t)i;
-	}
 	return -1;
 }
 
