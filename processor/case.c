@@ -3,12 +3,18 @@
  * (see case.h).
  */
 #include "case.h"
+#include "bigendian.h"
+#include "recbin.h"
 #include "record.h"
 
 #include <string.h>
 
-#define CASE_FORMAT 1
-#define EVENT_FORMAT 1
+/* Format 2 is the binary form (recbin.h); format 1, the GVariant form
+ * (record.h), is still read. */
+#define CASE_FORMAT 2
+#define EVENT_FORMAT 2
+#define GVARIANT_FORMAT 1
+#define PERIOD_LEN 5 /* a clock's period in format 2: count (4), unit (1) */
 
 static const char *const kind_names[] = { "", "web", "product" };
 static const char *const state_names[CS_STATE_COUNT] = {
@@ -211,47 +217,53 @@ int case_party_find_address(const struct case_rec *c, const char *address)
 	return -1;
 }
 
-static GVariant *clock_dict(const struct case_clock *k)
+static void put_clock(GByteArray *b, int id, const struct case_clock *k)
 {
-	GVariantBuilder b, periods;
+	uint8_t periods[CLOCK_PERIODS_MAX * PERIOD_LEN];
+	int n = CLAMP(k->n_periods, 0, CLOCK_PERIODS_MAX);
+	size_t item = rbin_open_item(b);
 
-	g_variant_builder_init(&b, G_VARIANT_TYPE_VARDICT);
-	rec_build(&b, clock_fields, REC_FIELDS(clock_fields), k);
-	g_variant_builder_init(&periods, G_VARIANT_TYPE("a(iy)"));
-	for (int i = 0; i < k->n_periods && i < CLOCK_PERIODS_MAX; i++)
-		g_variant_builder_add(&periods, "(iy)", (gint32)k->periods[i].count,
-				      (guint8)k->periods[i].unit);
-	g_variant_builder_add(&b, "{sv}", "periods",
-			      g_variant_builder_end(&periods));
-	return g_variant_builder_end(&b);
+	rbin_put_i32(b, "id", id);
+	rbin_put_fields(b, clock_fields, REC_FIELDS(clock_fields), k);
+	for (int i = 0; i < n; i++) {
+		put_be32(periods + i * PERIOD_LEN, (uint32_t)k->periods[i].count);
+		periods[i * PERIOD_LEN + 4] = (uint8_t)k->periods[i].unit;
+	}
+	rbin_put_bytes(b, "periods", periods, (size_t)n * PERIOD_LEN);
+	rbin_close(b, item);
 }
 
 int case_encode(const struct case_rec *c, GBytes **out, tdk_err *err)
 {
-	GVariantBuilder b, parties, clocks;
 	struct case_rec tmp = *c;
+	GByteArray *b;
+	size_t list;
 
 	if (c->state <= 0 || c->state >= CS_STATE_COUNT)
 		return tdk_err_set(err, TDK_EINVAL, "case %" G_GUINT64_FORMAT
 				   ": state %d is not valid", c->number, c->state);
 	tmp.contact_party = c->contact_party + 1;
-	g_variant_builder_init(&b, G_VARIANT_TYPE_VARDICT);
-	rec_build(&b, case_fields, REC_FIELDS(case_fields), &tmp);
-	g_variant_builder_init(&parties, G_VARIANT_TYPE("aa{sv}"));
-	for (size_t i = 0; i < c->n_parties; i++)
-		g_variant_builder_add_value(
-			&parties, rec_dict(party_fields, REC_FIELDS(party_fields),
-					   &c->parties[i]));
-	g_variant_builder_add(&b, "{sv}", "parties", g_variant_builder_end(&parties));
-	g_variant_builder_init(&clocks, G_VARIANT_TYPE("a{yv}"));
+	b = rbin_begin(CASE_FORMAT);
+	rbin_put_fields(b, case_fields, REC_FIELDS(case_fields), &tmp);
+	list = rbin_open_list(b, "parties");
+	for (size_t i = 0; i < c->n_parties; i++) {
+		size_t item = rbin_open_item(b);
+
+		rbin_put_fields(b, party_fields, REC_FIELDS(party_fields),
+				&c->parties[i]);
+		rbin_close(b, item);
+	}
+	rbin_close(b, list);
+	list = rbin_open_list(b, "clocks");
 	for (int id = 1; id < CLOCK_COUNT; id++)
 		if (c->clocks[id].start != 0)
-			g_variant_builder_add(&clocks, "{yv}", (guint8)id,
-					      clock_dict(&c->clocks[id]));
-	g_variant_builder_add(&b, "{sv}", "clocks", g_variant_builder_end(&clocks));
-	*out = rec_pack(CASE_FORMAT, g_variant_builder_end(&b));
+			put_clock(b, id, &c->clocks[id]);
+	rbin_close(b, list);
+	*out = rbin_end(b);
 	return TDK_OK;
 }
+
+/* ------------------------------------------- format 1 (GVariant), read */
 
 static bool read_clock(GVariant *dict, struct case_clock *k)
 {
@@ -286,27 +298,20 @@ static bool read_clock(GVariant *dict, struct case_clock *k)
 	return ok && k->n_periods > 0;
 }
 
-int case_decode(const void *data, size_t len, uint64_t number,
-		struct case_rec **out, tdk_err *err)
+/* The case fields, parties and clocks of a format 1 record. */
+static bool decode_v1(const void *data, size_t len, struct case_rec *c)
 {
 	static const char *const extra_keys[] = { "parties", "clocks" };
 	static const char *const extra_types[] = { "aa{sv}", "a{yv}" };
 	GVariant *dict = NULL, *extra[2], *parties, *clocks;
-	struct case_rec *c;
 	bool ok;
-	int rc;
 
-	rc = rec_unpack(data, len, CASE_FORMAT, NULL, &dict, NULL);
-	if (rc != TDK_OK)
-		return tdk_err_set(err, rc, "case record %" G_GUINT64_FORMAT
-				   " does not decode (%zu bytes)", number, len);
-	c = case_new(number);
-	c->contact_party = 0; /* stored + 1: absent means none */
+	if (rec_unpack(data, len, GVARIANT_FORMAT, NULL, &dict, NULL) != TDK_OK)
+		return false;
 	/* One pass over the record: the fields, the parties and the clocks
 	 * (of another type they count as absent). */
 	ok = rec_read_extra(dict, case_fields, REC_FIELDS(case_fields), c, extra_keys,
 			    extra, G_N_ELEMENTS(extra));
-	c->contact_party -= 1;
 	for (size_t x = 0; x < G_N_ELEMENTS(extra); x++)
 		if (extra[x] != NULL &&
 		    !g_variant_is_of_type(extra[x], G_VARIANT_TYPE(extra_types[x]))) {
@@ -341,19 +346,117 @@ int case_decode(const void *data, size_t len, uint64_t number,
 			g_variant_unref(v);
 		}
 	}
-	if (c->state <= 0 || c->state >= CS_STATE_COUNT ||
-	    c->contact_party < -1 || c->contact_party >= (int)c->n_parties)
-		ok = false;
 	if (parties != NULL)
 		g_variant_unref(parties);
 	if (clocks != NULL)
 		g_variant_unref(clocks);
 	g_variant_unref(dict);
+	return ok;
+}
+
+/* ----------------------------------------------- format 2 (binary), read */
+
+static bool read_clock_v2(const struct rbin_value *body, struct case_rec *c)
+{
+	static const char *const extra_keys[] = { "id", "periods" };
+	struct rbin_value extra[2];
+	struct case_clock k = { 0 };
+	int32_t id;
+	size_t n;
+
+	if (!rbin_read(body->data, body->len, clock_fields, REC_FIELDS(clock_fields),
+		       &k, extra_keys, extra, G_N_ELEMENTS(extra)) ||
+	    extra[0].type != RBIN_I32 || extra[1].type != RBIN_BYTES)
+		return false;
+	id = (int32_t)get_be32(extra[0].data);
+	n = extra[1].len / PERIOD_LEN;
+	if (id < 1 || id >= CLOCK_COUNT || extra[1].len % PERIOD_LEN != 0 ||
+	    n < 1 || n > CLOCK_PERIODS_MAX)
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		const uint8_t *p = extra[1].data + i * PERIOD_LEN;
+		int32_t count = (int32_t)get_be32(p);
+
+		if (count < 1 || count > CAL_PERIOD_MAX || p[4] > CAL_YEARS)
+			return false;
+		k.periods[i].count = count;
+		k.periods[i].unit = (enum cal_unit)p[4];
+	}
+	k.n_periods = (int)n;
+	c->clocks[id] = k;
+	return true;
+}
+
+/* The case fields, parties and clocks of a format 2 body. */
+static bool decode_v2(const uint8_t *data, size_t len, struct case_rec *c)
+{
+	static const char *const extra_keys[] = { "parties", "clocks" };
+	struct rbin_value extra[2], item;
+	size_t pos, n = 0;
+	int rc;
+	bool ok = rbin_read(data, len, case_fields, REC_FIELDS(case_fields), c,
+			    extra_keys, extra, G_N_ELEMENTS(extra));
+
+	for (size_t x = 0; x < G_N_ELEMENTS(extra); x++)
+		if (extra[x].type != 0 && extra[x].type != RBIN_LIST)
+			return false;
+	if (!ok)
+		return false;
+	if (extra[0].type != 0) {
+		for (pos = 0; (rc = rbin_list_next(&extra[0], &pos, &item)) == 1;)
+			n++;
+		if (rc < 0)
+			return false;
+		c->parties = g_new0(struct case_party, n > 0 ? n : 1);
+		for (pos = 0; rbin_list_next(&extra[0], &pos, &item) == 1;) {
+			struct case_party *p = &c->parties[c->n_parties++];
+
+			if (!rbin_read(item.data, item.len, party_fields,
+				       REC_FIELDS(party_fields), p, NULL, NULL, 0))
+				return false;
+		}
+	}
+	if (extra[1].type != 0) {
+		for (pos = 0; (rc = rbin_list_next(&extra[1], &pos, &item)) == 1;)
+			if (!read_clock_v2(&item, c))
+				return false;
+		if (rc < 0)
+			return false;
+	}
+	return true;
+}
+
+int case_decode(const void *data, size_t len, uint64_t number,
+		struct case_rec **out, tdk_err *err)
+{
+	const uint8_t *p = data, *body;
+	size_t body_len;
+	struct case_rec *c;
+	bool ok;
+
+	if (len == 0)
+		return tdk_err_set(err, TDK_ECORRUPT, "case record %" G_GUINT64_FORMAT
+				   " does not decode (empty)", number);
+	c = case_new(number);
+	c->contact_party = 0; /* stored + 1: absent means none */
+	if (p[0] == CASE_FORMAT)
+		ok = rbin_body(data, len, &body, &body_len) &&
+		     decode_v2(body, body_len, c);
+	else if (p[0] == GVARIANT_FORMAT)
+		ok = decode_v1(data, len, c);
+	else
+		ok = false;
+	c->contact_party -= 1;
+	if (c->state <= 0 || c->state >= CS_STATE_COUNT ||
+	    c->contact_party < -1 || c->contact_party >= (int)c->n_parties)
+		ok = false;
 	if (!ok) {
+		unsigned version = p[0];
+
 		case_free(c);
 		return tdk_err_set(err, TDK_ECORRUPT,
-				   "case record %" G_GUINT64_FORMAT " does not decode",
-				   number);
+				   "case record %" G_GUINT64_FORMAT " does not decode "
+				   "(%zu bytes, format %u)", number, len, version);
 	}
 	*out = c;
 	return TDK_OK;
@@ -367,28 +470,40 @@ void case_event_clear(struct case_event *e)
 
 int case_event_encode(const struct case_event *e, GBytes **out, tdk_err *err)
 {
+	GByteArray *b = rbin_begin(EVENT_FORMAT);
+
 	(void)err;
-	*out = rec_pack(EVENT_FORMAT,
-			rec_dict(event_fields, REC_FIELDS(event_fields), e));
+	rbin_put_fields(b, event_fields, REC_FIELDS(event_fields), e);
+	*out = rbin_end(b);
 	return TDK_OK;
 }
 
 int case_event_decode(const void *data, size_t len, struct case_event *out,
 		      tdk_err *err)
 {
-	GVariant *dict;
-	int rc = rec_unpack(data, len, EVENT_FORMAT, NULL, &dict, err);
+	const uint8_t *p = data, *body;
+	size_t body_len;
+	bool ok;
 
-	if (rc != TDK_OK)
-		return rc;
 	memset(out, 0, sizeof *out);
-	if (!rec_read(dict, event_fields, REC_FIELDS(event_fields), out) ||
-	    out->type == NULL) {
-		case_event_clear(out);
-		rc = tdk_err_set(err, TDK_ECORRUPT, "event record does not decode");
+	if (len >= 1 && p[0] == EVENT_FORMAT) {
+		ok = rbin_body(data, len, &body, &body_len) &&
+		     rbin_read(body, body_len, event_fields, REC_FIELDS(event_fields),
+			       out, NULL, NULL, 0);
+	} else {
+		GVariant *dict;
+		int rc = rec_unpack(data, len, GVARIANT_FORMAT, NULL, &dict, err);
+
+		if (rc != TDK_OK)
+			return rc;
+		ok = rec_read(dict, event_fields, REC_FIELDS(event_fields), out);
+		g_variant_unref(dict);
 	}
-	g_variant_unref(dict);
-	return rc;
+	if (!ok || out->type == NULL) {
+		case_event_clear(out);
+		return tdk_err_set(err, TDK_ECORRUPT, "event record does not decode");
+	}
+	return TDK_OK;
 }
 
 /* ------------------------------------------------------------- clocks */

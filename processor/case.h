@@ -2,8 +2,9 @@
  * case.h - the case model: a case's state, parties, clocks and events.
  *
  * Owns: the enums of the coordination flow (kinds, states, roles, clocks)
- * and their names, struct case_rec and its record encoding (version 1,
- * record.h), the event record, and the deadline arithmetic of a clock.
+ * and their names, struct case_rec and its record encoding (format 2, the
+ * binary form of recbin.h; format 1, the GVariant form of record.h, is
+ * still read), the event record, and the deadline arithmetic of a clock.
  *
  * A case_rec owns every string and array in it; case_free() releases it
  * (NULL is fine). case_party_add() copies what it is given.

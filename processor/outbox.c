@@ -2,13 +2,17 @@
  * outbox.c - notice intent and staff attention records (see outbox.h).
  */
 #include "outbox.h"
+#include "recbin.h"
 #include "record.h"
 
 #include <stdlib.h>
 #include <string.h>
 
-#define OUTBOX_FORMAT 1
-#define ATTENTION_FORMAT 1
+/* Format 2 is the binary form (recbin.h); format 1, the GVariant form
+ * (record.h), is still read. */
+#define OUTBOX_FORMAT 2
+#define ATTENTION_FORMAT 2
+#define GVARIANT_FORMAT 1
 
 #define O(m) offsetof(struct outbox_item, m)
 static const struct rec_field outbox_fields[] = {
@@ -64,61 +68,79 @@ int outbox_item_encode(const struct outbox_item *o, GBytes **out)
 	struct outbox_item tmp = *o;
 
 	tmp.party = o->party + 1;
-	*out = rec_pack(OUTBOX_FORMAT,
-			rec_dict(outbox_fields, REC_FIELDS(outbox_fields), &tmp));
+	*out = rbin_pack(OUTBOX_FORMAT, outbox_fields, REC_FIELDS(outbox_fields), &tmp);
+	return TDK_OK;
+}
+
+/* Fills obj (zeroed) from a record of format 2, or of format 1. TDK_ECORRUPT
+ * is left to the caller, which names the record. */
+static int read_record(const void *data, size_t len, uint8_t format,
+		       const struct rec_field *fields, size_t n, void *obj,
+		       bool *ok, tdk_err *err)
+{
+	GVariant *dict;
+	int rc;
+
+	if (len >= 1 && *(const uint8_t *)data == format) {
+		*ok = rbin_unpack(data, len, format, fields, n, obj);
+		return TDK_OK;
+	}
+	rc = rec_unpack(data, len, GVARIANT_FORMAT, NULL, &dict, err);
+	if (rc != TDK_OK)
+		return rc;
+	*ok = rec_read(dict, fields, n, obj);
+	g_variant_unref(dict);
 	return TDK_OK;
 }
 
 int outbox_item_decode(const void *data, size_t len, uint64_t id,
 		       struct outbox_item **out, tdk_err *err)
 {
-	GVariant *dict;
-	struct outbox_item *o;
-	int rc = rec_unpack(data, len, OUTBOX_FORMAT, NULL, &dict, err);
+	struct outbox_item *o = g_new0(struct outbox_item, 1);
+	bool ok = false;
+	int rc = read_record(data, len, OUTBOX_FORMAT, outbox_fields,
+			    REC_FIELDS(outbox_fields), o, &ok, err);
 
-	if (rc != TDK_OK)
-		return rc;
-	o = g_new0(struct outbox_item, 1);
-	o->id = id;
-	if (!rec_read(dict, outbox_fields, REC_FIELDS(outbox_fields), o) ||
-	    o->notice == NULL || o->state == NULL) {
+	if (rc != TDK_OK) {
 		outbox_item_free(o);
-		g_variant_unref(dict);
+		return rc;
+	}
+	o->id = id;
+	if (!ok || o->notice == NULL || o->state == NULL) {
+		outbox_item_free(o);
 		return tdk_err_set(err, TDK_ECORRUPT,
 				   "notice intent %" G_GUINT64_FORMAT " does not decode", id);
 	}
 	o->party -= 1;
-	g_variant_unref(dict);
 	*out = o;
 	return TDK_OK;
 }
 
 int attention_item_encode(const struct attention_item *a, GBytes **out)
 {
-	*out = rec_pack(ATTENTION_FORMAT,
-			rec_dict(attention_fields, REC_FIELDS(attention_fields), a));
+	*out = rbin_pack(ATTENTION_FORMAT, attention_fields,
+			 REC_FIELDS(attention_fields), a);
 	return TDK_OK;
 }
 
 int attention_item_decode(const void *data, size_t len, uint64_t id,
 			  struct attention_item **out, tdk_err *err)
 {
-	GVariant *dict;
-	struct attention_item *a;
-	int rc = rec_unpack(data, len, ATTENTION_FORMAT, NULL, &dict, err);
+	struct attention_item *a = g_new0(struct attention_item, 1);
+	bool ok = false;
+	int rc = read_record(data, len, ATTENTION_FORMAT, attention_fields,
+			    REC_FIELDS(attention_fields), a, &ok, err);
 
-	if (rc != TDK_OK)
-		return rc;
-	a = g_new0(struct attention_item, 1);
-	a->id = id;
-	if (!rec_read(dict, attention_fields, REC_FIELDS(attention_fields), a) ||
-	    a->kind == NULL) {
+	if (rc != TDK_OK) {
 		attention_item_free(a);
-		g_variant_unref(dict);
+		return rc;
+	}
+	a->id = id;
+	if (!ok || a->kind == NULL) {
+		attention_item_free(a);
 		return tdk_err_set(err, TDK_ECORRUPT,
 				   "staff notice %" G_GUINT64_FORMAT " does not decode", id);
 	}
-	g_variant_unref(dict);
 	*out = a;
 	return TDK_OK;
 }

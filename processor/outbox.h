@@ -7,7 +7,8 @@
  * (something a person must look at). Rendering and delivery of intents
  * belong to the outbound side; here they are created and inspectable.
  *
- * Both own their strings; *_free() releases them (NULL is fine).
+ * Both own their strings; *_free() releases them (NULL is fine). Their
+ * records are format 2 (recbin.h); format 1 (record.h) is still read.
  */
 #ifndef TODOKE_OUTBOX_H
 #define TODOKE_OUTBOX_H

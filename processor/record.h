@@ -11,6 +11,11 @@
  *
  * Strings are NUL-terminated byte strings ("ay"); the struct owns them
  * (g_free). rec_clear() frees every string and GBytes of a table.
+ *
+ * Case, event, notice-intent and staff-notice records are written in the
+ * binary form of recbin.h (format 2) from the same tables; this form is
+ * what they were before (format 1, still read) and what the personal
+ * data records are.
  */
 #ifndef TODOKE_RECORD_H
 #define TODOKE_RECORD_H
