@@ -458,6 +458,12 @@ static int run_sendmail(char *const *command, const char *sender, const char *rc
 
 	memcpy(argv, command, words * sizeof *argv);
 	memcpy(argv + words, tail, sizeof tail);
+	/* Said here, not left to posix_spawn: where it runs as fork + exec
+	 * (under valgrind, say) a missing program is only an exit 127. */
+	if (access(program, X_OK) != 0) {
+		snprintf(why, why_len, "cannot run %s: %s", program, strerror(errno));
+		return -1;
+	}
 	if (pipe(fds) != 0 || fcntl(fds[1], F_SETFD, FD_CLOEXEC) != 0) {
 		snprintf(why, why_len, "pipe: %s", strerror(errno));
 		return -1;
